@@ -1,0 +1,246 @@
+// Package app wires sheriff's parts into the running service. main stays
+// small; tests start the whole service in-process through Run.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/wikimedia/sheriff/checks"
+	"github.com/wikimedia/sheriff/internal/backoff"
+	"github.com/wikimedia/sheriff/internal/config"
+	"github.com/wikimedia/sheriff/internal/demo"
+	"github.com/wikimedia/sheriff/internal/filer"
+	"github.com/wikimedia/sheriff/internal/health"
+	"github.com/wikimedia/sheriff/internal/httpapi"
+	"github.com/wikimedia/sheriff/internal/metrics"
+	"github.com/wikimedia/sheriff/internal/pipeline"
+	"github.com/wikimedia/sheriff/internal/redact"
+	"github.com/wikimedia/sheriff/internal/store"
+	"github.com/wikimedia/sheriff/internal/tracker"
+	"github.com/wikimedia/sheriff/rules"
+)
+
+// Version is set at build time with -ldflags "-X github.com/wikimedia/sheriff/internal/app.Version=...".
+var Version = "dev"
+
+// Service is a wired sheriff ready to run.
+type Service struct {
+	Config   *config.Config
+	DB       *store.DB
+	Tracker  *tracker.Tracker
+	Health   *health.Registry
+	Metrics  *metrics.Metrics
+	Filer    *filer.Filer
+	Redactor *redact.Redactor
+	Log      *slog.Logger
+	DryRun   bool // tasks go to the outbox, not Phabricator
+
+	ingesters []*pipeline.Ingester
+	reporter  *pipeline.Reporter
+	closers   []func() error
+}
+
+// New opens the state and builds every part from cfg. Nothing runs yet.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Service, error) {
+	s := &Service{Config: cfg, Health: health.NewRegistry(), Metrics: metrics.New(), Log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
+	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, "sheriff.db"))
+	if err != nil {
+		return nil, err
+	}
+	s.DB = db
+	s.closers = append(s.closers, db.Close)
+	if s.Tracker, err = tracker.New(ctx, db, cfg.Spikes.Window.D()); err != nil {
+		return nil, err
+	}
+	ruleSet, err := rules.Load(cfg.Rules.Files, cfg.Rules.NoDefaults)
+	if err != nil {
+		return nil, err
+	}
+	if s.Redactor, err = redact.New(redact.Config{Patterns: cfg.Redact.Patterns, Fields: cfg.Redact.Fields}); err != nil {
+		return nil, fmt.Errorf("redact: %w", err)
+	}
+	src, interval, err := s.source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.buildFiler(ctx); err != nil {
+		return nil, err
+	}
+	trigger := make(chan struct{}, 1)
+	s.ingesters = append(s.ingesters, &pipeline.Ingester{
+		DB: db, Source: src, Rules: ruleSet, Tracker: s.Tracker, Redactor: s.Redactor,
+		Health: s.Health, Metrics: s.Metrics, Log: log, Interval: interval,
+		Backoff: backoff.Policy{Base: time.Second, Max: 5 * time.Minute}, Ingested: trigger,
+	})
+	s.reporter = &pipeline.Reporter{
+		Tracker: s.Tracker, Filer: s.Filer, Health: s.Health, Metrics: s.Metrics, Log: log,
+		Backoff: backoff.Policy{Base: 2 * time.Second, Max: 10 * time.Minute}, Interval: time.Minute, Trigger: trigger,
+	}
+	ok = true
+	return s, nil
+}
+
+func (s *Service) source(ctx context.Context) (checks.Source, time.Duration, error) {
+	cfg := s.Config
+	switch {
+	case cfg.Logstash != nil:
+		l := cfg.Logstash
+		password, err := config.Secret(l.PasswordEnv, l.PasswordFile)
+		if err != nil {
+			return nil, 0, fmt.Errorf("logstash password: %w", err)
+		}
+		start := time.Now().Add(-time.Hour)
+		if l.Start != "" {
+			if start, err = config.ParseStart(l.Start, time.Now()); err != nil {
+				return nil, 0, err
+			}
+		}
+		src, err := checks.NewLogstash(ctx, s.DB, checks.LogstashConfig{
+			URLs: l.URLs, Index: l.Index, Query: []byte(l.Query), Username: l.Username, Password: password,
+			BatchSize: l.BatchSize, Lag: l.Lag.D(), TieBreaker: l.TieBreaker, Start: start,
+		}, s.Log)
+		if err != nil {
+			return nil, 0, err
+		}
+		return src, l.PollInterval.D(), nil
+	case cfg.Sample != "":
+		data, err := os.ReadFile(cfg.Sample)
+		if err != nil {
+			return nil, 0, fmt.Errorf("sample: %w", err)
+		}
+		src, err := checks.NewNDJSON(ctx, s.DB, "file:"+filepath.Base(cfg.Sample), data, 500)
+		return src, 5 * time.Second, err
+	default:
+		src, err := checks.NewNDJSON(ctx, s.DB, "demo", demo.Sample(), 200)
+		return src, 5 * time.Second, err
+	}
+}
+
+func (s *Service) buildFiler(ctx context.Context) error {
+	cfg := s.Config
+	p := cfg.Phabricator
+	opts := filer.Options{
+		DryRun: true, OutboxDir: filepath.Join(cfg.DataDir, "outbox"),
+		Projects: p.Projects, Priority: p.Priority, CommentInterval: p.CommentInterval.D(),
+		ReopenOnRegression: *p.ReopenOnRegression, StormThreshold: p.StormThreshold, StormWindow: p.StormWindow.D(),
+		Redactor: s.Redactor, IntentGrace: p.IntentGrace.D(),
+	}
+	if cfg.Logstash != nil {
+		opts.DashboardURL = cfg.Logstash.DashboardURL
+	}
+	var backend filer.Backend
+	if p.URL != "" {
+		token, err := config.Secret(p.TokenEnv, p.TokenFile)
+		if err != nil {
+			return fmt.Errorf("phabricator token: %w", err)
+		}
+		if token != "" {
+			b, err := newConduitBackend(ctx, p, token, s.Log)
+			if err != nil {
+				return err
+			}
+			backend, opts.DryRun = b, false
+		} else {
+			s.Log.Warn("no Phabricator token configured: filing dry-run to the outbox", "env", p.TokenEnv, "outbox", opts.OutboxDir)
+		}
+	}
+	s.DryRun = opts.DryRun
+	f, err := filer.New(ctx, s.DB, backend, opts, s.Log)
+	if err != nil {
+		return err
+	}
+	s.Filer = f
+	return nil
+}
+
+// Run serves HTTP on listen and runs every loop until ctx is done. It
+// returns nil on a clean shutdown.
+func (s *Service) Run(ctx context.Context, listen string) error {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on an existing listener (tests use port 0).
+func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	srv := &httpapi.Server{Tracker: s.Tracker, Health: s.Health, Gatherer: s.Metrics.Registry, Version: Version, Log: s.Log}
+	if s.Config.Drift != nil {
+		srv.ReportsDir = s.Config.Drift.ReportsDir
+	}
+	// The port is logged on its own: the redacting logger masks IP addresses,
+	// and people (and tests) starting on port 0 need to find the server.
+	port := 0
+	if a, ok := ln.Addr().(*net.TCPAddr); ok {
+		port = a.Port
+	}
+	s.Log.Info("sheriff running", "listen", ln.Addr().String(), "port", port, "data_dir", s.Config.DataDir, "dry_run", s.DryRun)
+	var wg sync.WaitGroup
+	errc := make(chan error, 8)
+	spawn := func(name string, fn func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
+	spawn("http", func(ctx context.Context) error { return srv.ServeListener(ctx, ln) })
+	for _, in := range s.ingesters {
+		spawn("ingest "+in.Source.Name(), in.Run)
+	}
+	spawn("report", s.reporter.Run)
+	wg.Wait()
+	close(errc)
+	var errs []error
+	for err := range errc {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Close releases the database and other resources.
+func (s *Service) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
+
+// Once drains every source and reports once, without serving: replay and tests.
+func (s *Service) Once(ctx context.Context) (pipeline.BatchStats, []filer.Result, error) {
+	var total pipeline.BatchStats
+	for _, in := range s.ingesters {
+		st, err := in.Drain(ctx)
+		total.Events += st.Events
+		total.Malformed += st.Malformed
+		total.Ignored += st.Ignored
+		total.New += st.New
+		if err != nil {
+			return total, nil, err
+		}
+	}
+	res, err := s.reporter.ReportOnce(ctx)
+	return total, res, err
+}

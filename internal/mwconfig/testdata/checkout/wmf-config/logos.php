@@ -1,0 +1,7 @@
+<?php
+return [
+'wmgSiteLogo1x' => [
+	'default' => '/static/images/project-logos/default.png',
+	'enwiki' => '/static/images/project-logos/enwiki.png',
+],
+];

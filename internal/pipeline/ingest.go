@@ -1,0 +1,235 @@
+// Package pipeline connects sheriff's stages: a source's events pass the
+// rules, are fingerprinted into signatures and recorded in the tracker
+// (ingest); signatures whose state changed are then handed to the actions,
+// the filer and the IRC bot (report).
+//
+// Ingest and report are decoupled on purpose: a Phabricator or IRC outage
+// must not stop sheriff from reading logstash, and a logstash outage must not
+// stop it from filing what it already knows. The tracker's reported_count is
+// the hand-over point, so a crash between the two loses nothing.
+package pipeline
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/wikimedia/sheriff/checks"
+	"github.com/wikimedia/sheriff/internal/backoff"
+	"github.com/wikimedia/sheriff/internal/event"
+	"github.com/wikimedia/sheriff/internal/finding"
+	"github.com/wikimedia/sheriff/internal/health"
+	"github.com/wikimedia/sheriff/internal/metrics"
+	"github.com/wikimedia/sheriff/internal/redact"
+	"github.com/wikimedia/sheriff/internal/signature"
+	"github.com/wikimedia/sheriff/internal/store"
+	"github.com/wikimedia/sheriff/internal/tracker"
+	"github.com/wikimedia/sheriff/rules"
+)
+
+// Grouper assigns a signature to events that carry no template of their own
+// (syslog, puppet, service logs): the generic template miner.
+type Grouper interface {
+	Group(ev *event.Event) (id, template string)
+}
+
+// Ingester reads one source and records what it reads.
+type Ingester struct {
+	DB       *store.DB
+	Source   checks.Source
+	Rules    *rules.Set
+	Tracker  *tracker.Tracker
+	Redactor *redact.Redactor
+	Generic  Grouper // optional; without it untemplated events are fingerprinted like MediaWiki ones
+	Health   *health.Registry
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
+	// Interval is the wait between polls when the source has nothing more.
+	Interval time.Duration
+	Backoff  backoff.Policy
+	// Ingested is signalled (non-blocking) after every committed batch.
+	Ingested chan<- struct{}
+
+	fp *signature.Fingerprinter
+}
+
+// BatchStats describes one processed batch.
+type BatchStats struct {
+	Events, Malformed, Ignored, Signatures, New int
+	More                                        bool
+}
+
+// Run polls until ctx is done. Failures are retried with backoff; they are
+// reported to health and metrics, never fatal.
+func (in *Ingester) Run(ctx context.Context) error {
+	name := in.Source.Name()
+	in.Health.Register("source:"+name, false)
+	failures := 0
+	for {
+		start := time.Now()
+		st, err := in.Step(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		wait := in.Interval
+		if err != nil {
+			failures++
+			wait = in.Backoff.Delay(failures - 1)
+			in.Metrics.PollErrors.WithLabelValues(name).Inc()
+			in.Health.Fail("source:"+name, fmt.Sprintf("%v (retry in %s)", err, wait.Round(time.Second)))
+			in.Log.Warn("poll failed", "source", name, "err", err, "retry_in", wait.Round(time.Millisecond), "failures", failures)
+		} else {
+			failures = 0
+			in.Metrics.PollDuration.WithLabelValues(name).Observe(time.Since(start).Seconds())
+			in.Metrics.LastPoll.WithLabelValues(name).SetToCurrentTime()
+			in.Health.OK("source:"+name, fmt.Sprintf("last batch: %d events, %d new signatures", st.Events, st.New))
+			if st.More {
+				continue
+			}
+		}
+		if err := backoff.Sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// Drain processes batches until the source has nothing more (replay, tests).
+func (in *Ingester) Drain(ctx context.Context) (BatchStats, error) {
+	var total BatchStats
+	for {
+		st, err := in.Step(ctx)
+		total.Events += st.Events
+		total.Malformed += st.Malformed
+		total.Ignored += st.Ignored
+		total.New += st.New
+		if err != nil {
+			return total, err
+		}
+		if !st.More {
+			return total, nil
+		}
+	}
+}
+
+// Step polls once and records the batch atomically with the source's cursor.
+func (in *Ingester) Step(ctx context.Context) (BatchStats, error) {
+	if in.fp == nil {
+		in.fp = signature.NewFingerprinter()
+	}
+	name := in.Source.Name()
+	b, err := in.Source.Poll(ctx)
+	if err != nil {
+		return BatchStats{}, fmt.Errorf("poll %s: %w", name, err)
+	}
+	st := BatchStats{Events: len(b.Events), Malformed: b.Malformed, More: b.More}
+	ignored := map[string]int64{}
+	occ := map[string]*tracker.Occurrences{}
+	var order []*tracker.Occurrences
+	width := in.Tracker.BucketWidth()
+	for i := range b.Events {
+		ev := &b.Events[i]
+		d := in.Rules.Evaluate(ev)
+		if d.Ignore {
+			ignored[d.IgnoredBy]++
+			st.Ignored++
+			continue
+		}
+		o := in.group(ev, d, occ, &order)
+		o.Add(ev.Timestamp, width, map[string]string{"wiki": ev.Wiki, "host": ev.Host, "version": ev.Version})
+	}
+	before, err := in.known(ctx, order)
+	if err != nil {
+		return st, err
+	}
+	err = in.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if err := in.Tracker.Record(ctx, tx, order); err != nil {
+			return err
+		}
+		if err := in.Tracker.AddCounter(ctx, tx, "malformed:"+name, int64(b.Malformed)); err != nil {
+			return err
+		}
+		if err := in.Tracker.AddCounter(ctx, tx, "events:"+name, int64(len(b.Events))); err != nil {
+			return err
+		}
+		return in.Source.Commit(ctx, tx, b)
+	})
+	if err != nil {
+		return st, fmt.Errorf("record batch of %s: %w", name, err)
+	}
+	st.Signatures = len(order)
+	for _, o := range order {
+		if !before[o.ID] {
+			st.New++
+			in.Metrics.NewSignatures.WithLabelValues(string(o.Kind)).Inc()
+		}
+	}
+	in.Metrics.Events.WithLabelValues(name).Add(float64(len(b.Events)))
+	in.Metrics.Malformed.WithLabelValues(name).Add(float64(b.Malformed))
+	for rule, n := range ignored {
+		in.Metrics.Ignored.WithLabelValues(rule).Add(float64(n))
+	}
+	if b.Malformed > 0 {
+		in.Log.Warn("skipped malformed events", "source", name, "count", b.Malformed)
+	}
+	if len(b.Events) > 0 {
+		in.Log.Info("batch recorded", "source", name, "events", len(b.Events), "signatures", len(order), "new", st.New, "ignored", st.Ignored)
+	}
+	if in.Ingested != nil && len(order) > 0 {
+		select {
+		case in.Ingested <- struct{}{}:
+		default:
+		}
+	}
+	return st, nil
+}
+
+func (in *Ingester) group(ev *event.Event, d rules.Decision, occ map[string]*tracker.Occurrences, order *[]*tracker.Occurrences) *tracker.Occurrences {
+	var kind = finding.KindError
+	var id, title, template string
+	switch {
+	case d.Fingerprint != "":
+		s := in.fp.ComputeExplicit(ev, d.Fingerprint)
+		id, title, template = s.ID, s.Title, s.Template
+	case in.Generic != nil && untemplated(ev):
+		id, template = in.Generic.Group(ev)
+		title = template
+	default:
+		s := in.fp.Compute(ev)
+		id, title, template = s.ID, s.Title, s.Template
+	}
+	o := occ[id]
+	if o == nil {
+		msg := ev.Message
+		if msg == "" {
+			msg = ev.ExcMessage
+		}
+		o = &tracker.Occurrences{
+			Kind: kind, ID: id, Title: in.Redactor.String(title), Template: in.Redactor.String(template),
+			Severity: d.Severity, Projects: d.Projects,
+			Sample: in.Redactor.String(msg), Trace: in.Redactor.String(ev.ExcTrace),
+		}
+		occ[id] = o
+		*order = append(*order, o)
+	}
+	return o
+}
+
+// untemplated reports whether an event carries neither a PSR-3 template nor
+// an exception: a syslog or service line that needs template mining.
+func untemplated(ev *event.Event) bool {
+	return ev.Normalized == "" && ev.ExcClass == "" && ev.Type != "mediawiki"
+}
+
+func (in *Ingester) known(ctx context.Context, occ []*tracker.Occurrences) (map[string]bool, error) {
+	known := make(map[string]bool, len(occ))
+	for _, o := range occ {
+		ok, err := in.Tracker.Exists(ctx, o.Kind, o.ID)
+		if err != nil {
+			return nil, err
+		}
+		known[o.ID] = ok
+	}
+	return known, nil
+}

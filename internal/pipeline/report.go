@@ -1,0 +1,257 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/wikimedia/sheriff/internal/backoff"
+	"github.com/wikimedia/sheriff/internal/filer"
+	"github.com/wikimedia/sheriff/internal/finding"
+	"github.com/wikimedia/sheriff/internal/health"
+	"github.com/wikimedia/sheriff/internal/metrics"
+	"github.com/wikimedia/sheriff/internal/tracker"
+)
+
+// Filer turns findings into tasks; see package filer.
+type Filer interface {
+	Sync(ctx context.Context, fs []finding.Finding) ([]filer.Result, error)
+}
+
+// Notifier tells people about findings (the IRC bot). Announce must not
+// block on the network: implementations queue durably and deliver later.
+type Notifier interface {
+	Announce(ctx context.Context, f finding.Finding, taskURL string) error
+}
+
+// Silencer reports whether a finding is muted by an active silence.
+type Silencer interface {
+	Silenced(ctx context.Context, f finding.Finding, taskID int) (bool, error)
+}
+
+// Reporter hands signatures whose state changed to the filer and the bot.
+type Reporter struct {
+	Tracker  *tracker.Tracker
+	Filer    Filer
+	Notifier Notifier // optional
+	Silences Silencer // optional
+	// Sources are other producers of findings (puppet, spikes, drift).
+	Sources []FindingSource
+	Health   *health.Registry
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
+	Backoff  backoff.Policy
+	// Interval bounds how long a change waits when no trigger arrives.
+	Interval time.Duration
+	Trigger  <-chan struct{}
+	Now      func() time.Time
+}
+
+// Run reports whenever triggered (and at least every Interval) until ctx is
+// done. A failing filer is retried with backoff; ingestion goes on meanwhile.
+func (r *Reporter) Run(ctx context.Context) error {
+	r.Health.Register("filer", false)
+	failures := 0
+	for {
+		results, err := r.ReportOnce(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		wait := r.Interval
+		if err != nil {
+			failures++
+			wait = r.Backoff.Delay(failures - 1)
+			r.Metrics.FilerErrors.Inc()
+			r.Health.Fail("filer", fmt.Sprintf("%v (retry in %s)", err, wait.Round(time.Second)))
+			r.Log.Warn("filing failed", "err", err, "retry_in", wait.Round(time.Millisecond), "failures", failures)
+			if err := backoff.Sleep(ctx, wait); err != nil {
+				return err
+			}
+			continue
+		}
+		failures = 0
+		r.Health.OK("filer", fmt.Sprintf("last sync: %d findings", len(results)))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-r.Trigger:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// ReportOnce hands every changed signature to the actions, in chunks, and
+// returns what the filer did.
+func (r *Reporter) ReportOnce(ctx context.Context) ([]filer.Result, error) {
+	var all []filer.Result
+	if st, err := r.Tracker.Stats(ctx); err == nil {
+		r.Metrics.Backlog.Set(float64(st.Backlog))
+		for s, n := range st.ByStatus {
+			r.Metrics.Signatures.WithLabelValues(string(s)).Set(float64(n))
+		}
+	}
+	for {
+		dirty, err := r.Tracker.Dirty(ctx, 100)
+		if err != nil {
+			return all, err
+		}
+		if len(dirty) == 0 {
+			break
+		}
+		res, err := r.report(ctx, dirty)
+		all = append(all, res...)
+		if err != nil {
+			return all, err
+		}
+	}
+	var errs []error
+	for _, src := range r.Sources {
+		res, err := r.reportSource(ctx, src)
+		all = append(all, res...)
+		if err != nil {
+			// One failing source must not starve the others.
+			errs = append(errs, fmt.Errorf("%s: %w", src.Name(), err))
+		}
+	}
+	return all, errors.Join(errs...)
+}
+
+func (r *Reporter) reportSource(ctx context.Context, src FindingSource) ([]filer.Result, error) {
+	pending, err := src.Pending(ctx, r.now())
+	if err != nil || len(pending) == 0 {
+		return nil, err
+	}
+	var fs []finding.Finding
+	for _, f := range pending {
+		if r.Silences != nil {
+			muted, err := r.Silences.Silenced(ctx, f, 0)
+			if err != nil {
+				return nil, err
+			}
+			if muted {
+				if err := src.Reported(ctx, f, filer.Result{Key: f.Key, Kind: f.Kind, Action: filer.ActionSilenced, Silenced: true}); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		fs = append(fs, f)
+	}
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	byKey := map[string]finding.Finding{}
+	for _, f := range fs {
+		byKey[key(f.Kind, f.Key)] = f
+	}
+	results, err := r.Filer.Sync(ctx, fs)
+	for _, res := range results {
+		f, ok := byKey[key(res.Kind, res.Key)]
+		if !ok {
+			continue
+		}
+		r.Metrics.FilerActions.WithLabelValues(string(res.Action)).Inc()
+		if rerr := src.Reported(ctx, f, res); rerr != nil {
+			return results, rerr
+		}
+		if r.Notifier != nil && (announce(res) || f.Status == finding.StatusResolved) {
+			if nerr := r.Notifier.Announce(ctx, f, res.URL); nerr != nil {
+				r.Log.Warn("announce failed", "finding", f.Key, "err", nerr)
+			}
+		}
+	}
+	return results, err
+}
+
+func (r *Reporter) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Reporter) report(ctx context.Context, sigs []tracker.Signature) ([]filer.Result, error) {
+	bySig := map[string]*tracker.Signature{}
+	var fs []finding.Finding
+	for i := range sigs {
+		s := &sigs[i]
+		f := s.Finding()
+		if r.Silences != nil {
+			muted, err := r.Silences.Silenced(ctx, f, s.TaskID)
+			if err != nil {
+				return nil, err
+			}
+			if muted {
+				// Counted as reported so a silence does not pile up a backlog;
+				// the occurrences stay in the counts for when it expires.
+				if err := r.Tracker.Reported(ctx, s.Kind, s.ID, s.Count, finding.StatusSilenced, 0, "", r.now()); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		if s.Status == finding.StatusSilenced {
+			// It was silenced and no longer is: back to known.
+			f.Status = finding.StatusKnown
+		}
+		bySig[key(s.Kind, s.ID)] = s
+		fs = append(fs, f)
+	}
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	results, err := r.Filer.Sync(ctx, fs)
+	// Results are applied even when Sync failed part-way: what was done is done.
+	for _, res := range results {
+		s := bySig[key(res.Kind, res.Key)]
+		if s == nil {
+			continue
+		}
+		r.Metrics.FilerActions.WithLabelValues(string(res.Action)).Inc()
+		status := statusAfter(s.Status, res)
+		if uerr := r.Tracker.Reported(ctx, s.Kind, s.ID, s.Count, status, res.TaskID, res.URL, r.now()); uerr != nil {
+			return results, uerr
+		}
+		if r.Notifier != nil && announce(res) {
+			f := s.Finding()
+			f.Status = status
+			if nerr := r.Notifier.Announce(ctx, f, res.URL); nerr != nil {
+				r.Log.Warn("announce failed", "signature", s.ID, "err", nerr)
+			}
+		}
+	}
+	if err != nil {
+		return results, fmt.Errorf("filer: %w", err)
+	}
+	return results, nil
+}
+
+func key(k finding.Kind, id string) string { return string(k) + "/" + id }
+
+// statusAfter is the signature status once the filer acted.
+func statusAfter(prev finding.Status, res filer.Result) finding.Status {
+	switch {
+	case res.Silenced || res.Action == filer.ActionSilenced:
+		return finding.StatusSilenced
+	case res.Action == filer.ActionReopened:
+		return finding.StatusRegressed
+	case prev == finding.StatusRegressed:
+		return finding.StatusRegressed
+	}
+	return finding.StatusKnown
+}
+
+// announce reports whether a filer outcome deserves an IRC line: something
+// new or something back. Comments on known tasks are not news.
+func announce(res filer.Result) bool {
+	switch res.Action {
+	case filer.ActionCreated, filer.ActionReopened, filer.ActionUmbrella, filer.ActionDryRun:
+		return !res.Silenced
+	}
+	return false
+}

@@ -1,0 +1,364 @@
+// Package signature turns MediaWiki log events into error signatures: a stable
+// id and a readable title for "the same bug", however many times, on whichever
+// wiki, host or train version it happens.
+//
+// A signature is computed from the channel, the exception class, the message
+// parameterised by Mask (prefix and class stripped) and the top in-app frames
+// of the trace with install root and line numbers removed. Wiki, host, request
+// id and version are never part of it: they are facets of a signature.
+//
+// The hot path uses a hand-written scanner (no regexp) and two bounded caches
+// per Fingerprinter, so that fingerprinting does not allocate once the caches
+// are warm; bench_test.go has the benchmarks and the regexp baseline.
+package signature
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"hash/maphash"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/wikimedia/sheriff/internal/event"
+)
+
+// Signature identifies one error. Its fields must not be modified: a
+// Fingerprinter hands out the same Frames slice for every event of a
+// signature.
+type Signature struct {
+	ID       string   // 16 lowercase hex digits; stable across processes, versions and releases of sheriff (see idVersion)
+	Channel  string   // MediaWiki channel
+	Class    string   // exception class, "" for plain PHP errors
+	Template string   // the parameterised message
+	Frames   []string // normalised top in-app frames, innermost first, e.g. "ApiMain->executeAction"
+	Title    string   // short human title, <= MaxTitleBytes
+}
+
+// MaxFrames is how many in-app frames take part in a signature.
+const MaxFrames = 3
+
+// MaxTitleBytes bounds Signature.Title (Phabricator task titles should stay short).
+const MaxTitleBytes = 200
+
+// MaxTemplateBytes bounds Signature.Template. Messages that differ only
+// beyond it (long dumps) share a signature; it also bounds the memory a
+// Fingerprinter's caches can hold (about 5 KB per cached signature at worst,
+// a few hundred bytes typically).
+const MaxTemplateBytes = 2048
+
+// idVersion is hashed in front of every id. Bump it only when a change of Mask
+// or of the frame normalisation is meant to change ids (every open task would
+// be refiled under a new id).
+const (
+	idVersion       = "sheriff-signature-v1"
+	idVersionManual = "sheriff-signature-v1-explicit"
+)
+
+// Cache bounds. When a cache is full it is emptied and refilled: simple, and
+// with the working set of a real error stream (a few thousand signatures)
+// misses stay rare.
+const (
+	maxCachedTemplates = 8192
+	maxCachedMsgBytes  = 1024
+	maxCachedSigs      = 4096
+	doorkeeperSlots    = 16384
+)
+
+// Fingerprinter computes signatures. It keeps scratch buffers and caches, so
+// reuse one per goroutine; it is not safe for concurrent use.
+type Fingerprinter struct {
+	buf     []byte
+	key     []byte
+	frames  []byte
+	tmpl    map[string]string     // message -> template
+	sigs    map[string]*Signature // canonical key -> signature
+	maxTmpl int                   // cache bounds; 0 disables a cache (benchmarks of the bare scanner)
+	maxSigs int
+	seen    []uint64 // doorkeeper of the template cache
+	seed    maphash.Seed
+}
+
+// NewFingerprinter returns a Fingerprinter with empty caches.
+func NewFingerprinter() *Fingerprinter {
+	return &Fingerprinter{
+		tmpl:    make(map[string]string),
+		sigs:    make(map[string]*Signature),
+		maxTmpl: maxCachedTemplates,
+		maxSigs: maxCachedSigs,
+	}
+}
+
+// Compute returns the signature of ev.
+func (f *Fingerprinter) Compute(ev *event.Event) Signature {
+	return f.compute(ev, idVersion, "", false)
+}
+
+// ComputeExplicit returns a signature whose ID is derived from the channel and
+// an explicit fingerprint (a rule that regroups events), not from the event's
+// message or trace; Template, Frames and Title still describe ev.
+func (f *Fingerprinter) ComputeExplicit(ev *event.Event, fingerprint string) Signature {
+	return f.compute(ev, idVersionManual, fingerprint, true)
+}
+
+func (f *Fingerprinter) compute(ev *event.Event, version, fingerprint string, explicit bool) Signature {
+	if f.tmpl == nil { // the zero Fingerprinter works, without caches
+		f.tmpl = make(map[string]string)
+		f.sigs = make(map[string]*Signature)
+	}
+	class := strings.TrimPrefix(ev.ExcClass, `\`)
+	tmpl, ok := f.template(Message(ev))
+	var nframes int
+	f.frames, nframes = appendFrames(f.frames[:0], ev.ExcTrace, MaxFrames)
+
+	// The canonical encoding of the signature inputs is both the cache key and
+	// what the id hashes: length-prefixed parts, so no two inputs collide.
+	k := appendPart(f.key[:0], version)
+	k = appendPart(k, ev.Channel)
+	idLen := -1
+	if explicit {
+		k = appendPart(k, fingerprint)
+		// Title, Template and Frames vary per event for the same id; key the
+		// cache on them too, but hash only the id part.
+		idLen = len(k)
+	}
+	k = appendPart(k, class)
+	if ok {
+		k = appendPart(k, tmpl)
+	} else {
+		k = appendPartBytes(k, f.buf) // not cached: do not allocate a string unless the signature is new
+	}
+	k = appendPartBytes(k, f.frames)
+	if idLen < 0 {
+		idLen = len(k)
+	}
+	f.key = k
+
+	if s, hit := f.sigs[string(k)]; hit { // no allocation: the compiler recognises the lookup
+		return *s
+	}
+	if !ok {
+		tmpl = string(f.buf)
+	}
+	return f.add(k, idLen, ev.Channel, class, tmpl, nframes)
+}
+
+// add builds the Signature for a key that is not in the cache.
+func (f *Fingerprinter) add(key []byte, idLen int, channel, class, tmpl string, nframes int) Signature {
+	sum := sha256.Sum256(key[:idLen])
+	frames := make([]string, 0, nframes)
+	for rest := string(f.frames); rest != ""; {
+		k := strings.IndexByte(rest, '\n')
+		frames = append(frames, rest[:k])
+		rest = rest[k+1:]
+	}
+	s := &Signature{
+		ID:       hex.EncodeToString(sum[:8]),
+		Channel:  strings.Clone(channel),
+		Class:    strings.Clone(class),
+		Template: tmpl,
+		Frames:   frames,
+		Title:    Title(class, tmpl, frames),
+	}
+	if f.maxSigs > 0 {
+		if len(f.sigs) >= f.maxSigs {
+			clear(f.sigs)
+		}
+		f.sigs[string(key)] = s
+	}
+	return *s
+}
+
+// template returns the cached template of msg and true, or masks msg into
+// f.buf and returns false.
+//
+// Most messages with interpolated values (ids, numbers) occur once, so caching
+// them would only cost allocations and evict useful entries: a message enters
+// the cache on its second sighting, remembered by hash in a small
+// direct-mapped table (the "doorkeeper" of TinyLFU).
+func (f *Fingerprinter) template(msg string) (string, bool) {
+	if t, ok := f.tmpl[msg]; ok {
+		return t, true
+	}
+	f.buf = Mask(f.buf[:0], msg)
+	if len(f.buf) > MaxTemplateBytes {
+		n := MaxTemplateBytes - len("…")
+		for n > 0 && !utf8.RuneStart(f.buf[n]) {
+			n--
+		}
+		f.buf = append(f.buf[:n], "…"...)
+	}
+	if f.maxTmpl <= 0 || len(msg) > maxCachedMsgBytes {
+		return "", false
+	}
+	if f.seen == nil {
+		f.seen = make([]uint64, doorkeeperSlots)
+		f.seed = maphash.MakeSeed()
+	}
+	// The hash only decides what is cached, never an id, so a per-process
+	// seed is fine here.
+	h := maphash.String(f.seed, msg) | 1
+	slot := &f.seen[h%doorkeeperSlots]
+	if *slot != h {
+		*slot = h
+		return "", false
+	}
+	if len(f.tmpl) >= f.maxTmpl {
+		clear(f.tmpl)
+	}
+	t := string(f.buf)
+	f.tmpl[strings.Clone(msg)] = t // do not pin the whole event text
+	return t, true
+}
+
+// Message returns the message text a signature is computed from, before
+// masking: normalized_message when the producer sent one (it is the PSR-3
+// template, the least variable form), else the exception message, else the
+// message; with MediaWiki's request prefix and a leading exception class
+// removed.
+func Message(ev *event.Event) string {
+	m := ev.Normalized
+	if m == "" {
+		m = ev.ExcMessage
+	}
+	if m == "" {
+		m = ev.Message
+	}
+	return stripClass(StripPrefix(m), strings.TrimPrefix(ev.ExcClass, `\`))
+}
+
+func appendPart(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func appendPartBytes(dst, b []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
+}
+
+// Title builds a short, stable, human title: "[Class: ]message in Where",
+// where the message is the first line of the template with trailing
+// placeholders dropped and the others written as <num>, <quoted>, ...
+// (Phabricator's Remarkup gives {...} a meaning), and Where is the innermost
+// frame as Class::method (or, without a trace, the file named by the
+// message). It is at most MaxTitleBytes long, cut on a rune boundary.
+func Title(class, tmpl string, frames []string) string {
+	line := tmpl
+	if k := strings.IndexByte(line, '\n'); k >= 0 {
+		line = line[:k]
+	}
+	line = strings.TrimSpace(line)
+	where := ""
+	if k := strings.Index(line, " in "+PhPath+"/"); k >= 0 {
+		file := line[k+len(" in "+PhPath+"/"):]
+		if e := strings.IndexAny(file, " :("); e >= 0 {
+			file = file[:e]
+		}
+		line, where = line[:k], file
+	}
+	if len(frames) > 0 {
+		where = shortFunc(frames[0])
+	}
+	head := trimTrailingPlaceholders(line)
+	if head == "" {
+		head = line
+	}
+	var b strings.Builder
+	if class != "" && !strings.HasPrefix(head, "PHP ") {
+		b.WriteString(class)
+		if head != "" {
+			b.WriteString(": ")
+		}
+	}
+	writeRendered(&b, head)
+	title := b.String()
+	suffix := ""
+	if where != "" {
+		suffix = " in " + cut(where, 80)
+	}
+	if len(title)+len(suffix) > MaxTitleBytes {
+		title = cut(title, MaxTitleBytes-len(suffix)-len("…")) + "…"
+	}
+	return title + suffix
+}
+
+// writeRendered writes s with placeholders as <name> and every run of
+// whitespace or control characters as one space.
+func writeRendered(b *strings.Builder, s string) {
+	space := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c == 0x7f {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		if c == '{' {
+			if j := placeholderEnd(s, i); j > 0 {
+				b.WriteByte('<')
+				b.WriteString(s[i+1 : j-1])
+				b.WriteByte('>')
+				i = j - 1
+				continue
+			}
+		}
+		b.WriteByte(c)
+	}
+}
+
+// trimTrailingPlaceholders drops placeholders and punctuation at the end of
+// s: "Undefined array key {quoted}" reads better as "Undefined array key".
+func trimTrailingPlaceholders(s string) string {
+	for {
+		t := strings.TrimRight(s, " \t:;,.-=")
+		if strings.HasSuffix(t, "}") {
+			if k := strings.LastIndexByte(t, '{'); k >= 0 && placeholderEnd(t, k) == len(t) {
+				t = t[:k]
+			}
+		}
+		if t == s {
+			return s
+		}
+		s = t
+	}
+}
+
+// shortFunc turns a frame into Class::method without namespace.
+func shortFunc(fn string) string {
+	if strings.HasPrefix(fn, "{") {
+		return fn
+	}
+	sep := strings.Index(fn, "->")
+	if sep < 0 {
+		sep = strings.Index(fn, "::")
+	}
+	if sep < 0 {
+		if k := strings.LastIndexByte(fn, '\\'); k >= 0 {
+			return fn[k+1:]
+		}
+		return fn
+	}
+	cls := fn[:sep]
+	if k := strings.LastIndexByte(cls, '\\'); k >= 0 {
+		cls = cls[k+1:]
+	}
+	return cls + "::" + fn[sep+2:]
+}
+
+// cut returns at most n bytes of s, not splitting a rune.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	if n < 0 {
+		n = 0
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
