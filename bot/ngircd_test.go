@@ -88,6 +88,7 @@ func TestNgircdAnnounceAndCommands(t *testing.T) {
 	if got, want := e.Last(), "alice: new error signature #1: DBQueryError QUIT :x [REDACTED] https://phabricator.example/T100"; got != want {
 		t.Errorf("announcement %q, want %q", got, want)
 	}
+	h.waitPending(0) // delivery confirmed by the server
 	// A burst is one line.
 	for i, title := range []string{"Error A", "Error B", "Error C"} {
 		if err := h.bot.Announce(ctx, errFinding("burst"+string(rune('a'+i)), title), ""); err != nil {
@@ -104,6 +105,7 @@ func TestNgircdAnnounceAndCommands(t *testing.T) {
 	if got, want := e.Last(), "alice: 3 new error signatures (#2–#4): Error A, Error B, Error C see https://sheriff.example/recent"; got != want {
 		t.Errorf("burst %q, want %q", got, want)
 	}
+	h.waitPending(0)
 
 	// Read-only commands, in the channel (PRIVMSG to the channel) ...
 	for _, tc := range []struct{ cmd, want string }{
@@ -220,6 +222,7 @@ func TestNgircdReconnectExactlyOnce(t *testing.T) {
 	h.waitPending(1)
 	c.Advance(10 * time.Second)
 	obs.MustExpect(10*time.Second, "first", notice("#1: first error"))
+	h.waitPending(0)
 
 	g.Block() // hold reconnection until the observer is back in the channel
 	srv.Kill()

@@ -710,14 +710,16 @@ func (p *Puppet) staleFinding(ctx context.Context, now time.Time) (*finding.Find
 		return nil, err
 	}
 	facet := finding.Facet{}
-	var first, last time.Time
+	first, last := now, now
 	for _, h := range stale {
 		facet[h.Host] = 1
-		if first.IsZero() || h.StaleSince.Before(first) {
-			first = h.StaleSince
+		// Stale since the agent last ran.
+		since := h.LastRun
+		if since.IsZero() {
+			since = h.FirstSeen
 		}
-		if h.LastReport.After(last) {
-			last = h.LastReport
+		if since.Before(first) {
+			first = since
 		}
 	}
 	key := strings.Join(sortedKeys(facet), ",")
@@ -734,7 +736,6 @@ func (p *Puppet) staleFinding(ctx context.Context, now time.Time) (*finding.Find
 		status = finding.StatusKnown
 	case rep.status == "active":
 		status = finding.StatusResolved
-		first, last = now, now
 	default:
 		return nil, nil
 	}

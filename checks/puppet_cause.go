@@ -121,6 +121,11 @@ var (
 	rxNumber     = regexp.MustCompile(`\b\d+(?:\.\d+)*\b`)
 	rxLongNumber = regexp.MustCompile(`\b\d{5,}\b`)
 	rxSpaces     = regexp.MustCompile(`\s+`)
+	rxPeer       = regexp.MustCompile(` ?peeraddr=\S+`)
+	// How a resource's failure message starts; its other lines (command
+	// output, journal excerpts) are not failures of their own even when they
+	// say "failed".
+	rxResourceFailure = regexp.MustCompile(`^(?:change from .* failed: |Failed to |Could not |Unable to |Cannot |Provider \S+ is not functional|'.*' returned \d+ instead of one of|Error: )`)
 )
 
 // Bare lines (source "Puppet") that puppet logs just before the resource line
@@ -374,11 +379,7 @@ func classifyResource(host, source, body string, isErr bool) puppetLine {
 	if res == "" {
 		return puppetLine{Action: actUnknown, Cause: genericCause(host, "error", source+": "+body, phaseResource)}
 	}
-	failure := rxChange.MatchString(body) ||
-		strings.Contains(body, " failed") || strings.HasPrefix(body, "Failed ") ||
-		strings.HasPrefix(body, "Could not ") || strings.Contains(body, " instead of one of ") ||
-		strings.HasPrefix(body, "Provider ") || strings.Contains(body, "rror")
-	if !failure {
+	if !rxResourceFailure.MatchString(body) {
 		// An error-level line of a resource that says nothing of failing is
 		// the continuation of its multi-line message (apt, journalctl output).
 		return puppetLine{Action: actContinued}
@@ -570,6 +571,7 @@ func maskMessage(host, s string) string {
 	})
 	s = maskHost(host, s)
 	s = rxOnNode.ReplaceAllString(s, " $1 <host>")
+	s = rxPeer.ReplaceAllString(s, "")
 	s = rxUUID.ReplaceAllString(s, "<uuid>")
 	s = rxTmp.ReplaceAllString(s, "$1/<tmp>")
 	s = rxIPv4.ReplaceAllString(s, "<ip>")

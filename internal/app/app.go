@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"github.com/wikimedia/sheriff/internal/health"
 	"github.com/wikimedia/sheriff/internal/httpapi"
 	"github.com/wikimedia/sheriff/internal/metrics"
+	"github.com/wikimedia/sheriff/internal/miner"
 	"github.com/wikimedia/sheriff/internal/pipeline"
 	"github.com/wikimedia/sheriff/internal/redact"
 	"github.com/wikimedia/sheriff/internal/store"
@@ -43,6 +45,7 @@ type Service struct {
 	Log      *slog.Logger
 	DryRun   bool // tasks go to the outbox, not Phabricator
 
+	grouper   *pipeline.MinerGrouper
 	ingesters []*pipeline.Ingester
 	reporter  *pipeline.Reporter
 	closers   []func() error
@@ -80,9 +83,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Service, e
 	if err := s.buildFiler(ctx); err != nil {
 		return nil, err
 	}
+	s.grouper, err = pipeline.NewMinerGrouper(ctx, db, "events", miner.Options{}, time.Minute)
+	if err != nil {
+		return nil, err
+	}
 	trigger := make(chan struct{}, 1)
 	s.ingesters = append(s.ingesters, &pipeline.Ingester{
-		DB: db, Source: src, Rules: ruleSet, Tracker: s.Tracker, Redactor: s.Redactor,
+		DB: db, Source: src, Rules: ruleSet, Tracker: s.Tracker, Redactor: s.Redactor, Generic: s.grouper,
 		Health: s.Health, Metrics: s.Metrics, Log: log, Interval: interval,
 		Backoff: backoff.Policy{Base: time.Second, Max: 5 * time.Minute}, Ingested: trigger,
 	})
@@ -209,13 +216,35 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		spawn("ingest "+in.Source.Name(), in.Run)
 	}
 	spawn("report", s.reporter.Run)
+	spawn("metrics", s.refreshMetrics)
 	wg.Wait()
+	// Keep what the template miner learned since its last periodic save.
+	if err := s.DB.Tx(context.Background(), func(tx *sql.Tx) error { return s.grouper.Save(context.Background(), tx, true) }); err != nil {
+		errc <- fmt.Errorf("save miner state: %w", err)
+	}
 	close(errc)
 	var errs []error
 	for err := range errc {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// refreshMetrics copies gauges that are owned by other parts into the
+// Prometheus registry.
+func (s *Service) refreshMetrics(ctx context.Context) error {
+	var evicted int64
+	for {
+		st := s.grouper.Stats()
+		s.Metrics.MinerTemplates.Set(float64(st.Templates))
+		if st.Evictions > evicted {
+			s.Metrics.MinerEvictions.Add(float64(st.Evictions - evicted))
+			evicted = st.Evictions
+		}
+		if err := backoff.Sleep(ctx, 15*time.Second); err != nil {
+			return err
+		}
+	}
 }
 
 // Close releases the database and other resources.

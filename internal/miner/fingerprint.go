@@ -4,39 +4,32 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"slices"
 )
 
 // maxLineBytes bounds one input line of FingerprintLines; longer lines are an
 // error naming the line, not a silent truncation.
 const maxLineBytes = 1 << 20
 
-// FingerprintLines groups the lines of r with a fresh Miner and writes the
-// result to w, for "sheriff fingerprint".
+// FingerprintLines groups the lines of r with a fresh Miner and writes one
+// "<id>\t<template>" line per input line to w, for "sheriff fingerprint".
 //
-// With stream set it writes, as each line arrives, "<id>\t<line>": the id the
-// line got at that moment, which is what a filer would have used.
-//
-// Otherwise it reads everything first and writes the final grouping, ids
-// resolved through aliases, one group per line, largest first:
-// "<id>\t<count>\t<template>".
+// With stream set each output line is written as its input line arrives,
+// with the id and template the line got at that moment: what a filer would
+// have used. Otherwise everything is read first and each line is printed
+// with its final grouping: the id resolved through aliases and the template
+// as it ended up, so lines of one group print the same id.
 func FingerprintLines(r io.Reader, w io.Writer, stream bool) error {
 	m := New(Options{})
 	bw := bufio.NewWriter(w)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLineBytes)
-	type group struct {
-		first int
-		count int64
-	}
 	var ids []string
 	n := 0
 	for sc.Scan() {
 		n++
-		line := sc.Text()
-		match := m.Add(line)
+		match := m.Add(sc.Text())
 		if stream {
-			if _, err := fmt.Fprintf(bw, "%s\t%s\n", match.ID, line); err != nil {
+			if _, err := fmt.Fprintf(bw, "%s\t%s\n", match.ID, match.Template); err != nil {
 				return fmt.Errorf("fingerprint: write: %w", err)
 			}
 			if err := bw.Flush(); err != nil { // a follower (tail -f |) sees each line at once
@@ -50,34 +43,13 @@ func FingerprintLines(r io.Reader, w io.Writer, stream bool) error {
 		return fmt.Errorf("fingerprint: input line %d: %w", n+1, err)
 	}
 	if !stream {
-		groups := map[string]*group{}
-		var order []string
-		for i, id := range ids {
-			id = m.Resolve(id)
-			g, ok := groups[id]
-			if !ok {
-				g = &group{first: i}
-				groups[id] = g
-				order = append(order, id)
-			}
-			g.count++
-		}
-		slices.SortStableFunc(order, func(a, b string) int {
-			ga, gb := groups[a], groups[b]
-			if ga.count != gb.count {
-				if ga.count > gb.count {
-					return -1
-				}
-				return 1
-			}
-			return ga.first - gb.first
-		})
 		tmpl := map[string]string{}
 		for _, t := range m.Templates() {
 			tmpl[t.ID] = t.Template
 		}
-		for _, id := range order {
-			if _, err := fmt.Fprintf(bw, "%s\t%d\t%s\n", id, groups[id].count, tmpl[id]); err != nil {
+		for _, id := range ids {
+			id = m.Resolve(id)
+			if _, err := fmt.Fprintf(bw, "%s\t%s\n", id, tmpl[id]); err != nil {
 				return fmt.Errorf("fingerprint: write: %w", err)
 			}
 		}

@@ -421,12 +421,19 @@ func TestFingerprintLines(t *testing.T) {
 		t.Errorf("stream ids %v, want 3 distinct as assigned on arrival", ids)
 	}
 	fl := strings.Split(strings.TrimSpace(final.String()), "\n")
-	if len(fl) != 2 {
-		t.Fatalf("final output %q, want 2 groups", final.String())
+	if len(fl) != 5 {
+		t.Fatalf("final output %q, want one line per input line", final.String())
 	}
-	f := strings.Split(fl[0], "\t")
-	if len(f) != 3 || f[1] != "4" || f[2] != "User <*> logged in" {
+	for i, l := range fl[:4] {
+		if l != fl[0] {
+			t.Errorf("final line %d = %q, want the same group as line 0 (%q)", i, l, fl[0])
+		}
+	}
+	if f := strings.Split(fl[0], "\t"); len(f) != 2 || f[1] != "User <*> logged in" {
 		t.Errorf("first group %q", fl[0])
+	}
+	if fl[4] == fl[0] {
+		t.Errorf("disk full line grouped with logins: %q", fl[4])
 	}
 }
 

@@ -33,6 +33,15 @@ import (
 // (syslog, puppet, service logs): the generic template miner.
 type Grouper interface {
 	Group(ev *event.Event) (id, template string)
+	// Resolve maps an id to the id it survives as after merges.
+	Resolve(id string) string
+	// Merges returns, and forgets, the alias -> survivor pairs learned
+	// since the last call.
+	Merges() map[string]string
+	// Requeue offers merges again after the transaction recording them failed.
+	Requeue(merges map[string]string)
+	// Save persists the grouper's state within tx when due (or when force).
+	Save(ctx context.Context, tx *sql.Tx, force bool) error
 }
 
 // Ingester reads one source and records what it reads.
@@ -139,13 +148,28 @@ func (in *Ingester) Step(ctx context.Context) (BatchStats, error) {
 		o := in.group(ev, d, occ, &order)
 		o.Add(ev.Timestamp, width, map[string]string{"wiki": ev.Wiki, "host": ev.Host, "version": ev.Version})
 	}
+	var merges map[string]string
+	if in.Generic != nil {
+		merges = in.Generic.Merges()
+		order = in.resolveGeneric(order)
+	}
 	before, err := in.known(ctx, order)
 	if err != nil {
 		return st, err
 	}
 	err = in.DB.Tx(ctx, func(tx *sql.Tx) error {
+		for alias, target := range merges {
+			if err := in.Tracker.Merge(ctx, tx, finding.KindError, alias, target, time.Now()); err != nil {
+				return err
+			}
+		}
 		if err := in.Tracker.Record(ctx, tx, order); err != nil {
 			return err
+		}
+		if in.Generic != nil {
+			if err := in.Generic.Save(ctx, tx, false); err != nil {
+				return err
+			}
 		}
 		if err := in.Tracker.AddCounter(ctx, tx, "malformed:"+name, int64(b.Malformed)); err != nil {
 			return err
@@ -156,6 +180,10 @@ func (in *Ingester) Step(ctx context.Context) (BatchStats, error) {
 		return in.Source.Commit(ctx, tx, b)
 	})
 	if err != nil {
+		if in.Generic != nil {
+			// The merges were not recorded; offer them again with the next batch.
+			in.Generic.Requeue(merges)
+		}
 		return st, fmt.Errorf("record batch of %s: %w", name, err)
 	}
 	st.Signatures = len(order)
@@ -188,6 +216,7 @@ func (in *Ingester) Step(ctx context.Context) (BatchStats, error) {
 func (in *Ingester) group(ev *event.Event, d rules.Decision, occ map[string]*tracker.Occurrences, order *[]*tracker.Occurrences) *tracker.Occurrences {
 	var kind = finding.KindError
 	var id, title, template string
+	generic := false
 	switch {
 	case d.Fingerprint != "":
 		s := in.fp.ComputeExplicit(ev, d.Fingerprint)
@@ -195,6 +224,7 @@ func (in *Ingester) group(ev *event.Event, d rules.Decision, occ map[string]*tra
 	case in.Generic != nil && untemplated(ev):
 		id, template = in.Generic.Group(ev)
 		title = template
+		generic = true
 	default:
 		s := in.fp.Compute(ev)
 		id, title, template = s.ID, s.Title, s.Template
@@ -208,12 +238,31 @@ func (in *Ingester) group(ev *event.Event, d rules.Decision, occ map[string]*tra
 		o = &tracker.Occurrences{
 			Kind: kind, ID: id, Title: in.Redactor.String(title), Template: in.Redactor.String(template),
 			Severity: d.Severity, Projects: d.Projects,
-			Sample: in.Redactor.String(msg), Trace: in.Redactor.String(ev.ExcTrace),
+			Sample: in.Redactor.String(msg), Trace: in.Redactor.String(ev.ExcTrace), Generic: generic,
 		}
 		occ[id] = o
 		*order = append(*order, o)
 	}
 	return o
+}
+
+// resolveGeneric re-keys mined occurrences by their surviving ids: a merge
+// later in the batch may have made an earlier line's id an alias.
+func (in *Ingester) resolveGeneric(order []*tracker.Occurrences) []*tracker.Occurrences {
+	byID := map[string]*tracker.Occurrences{}
+	var out []*tracker.Occurrences
+	for _, o := range order {
+		if o.Generic {
+			o.ID = in.Generic.Resolve(o.ID)
+		}
+		if prev, ok := byID[o.ID]; ok {
+			prev.Fold(o)
+			continue
+		}
+		byID[o.ID] = o
+		out = append(out, o)
+	}
+	return out
 }
 
 // untemplated reports whether an event carries neither a PSR-3 template nor

@@ -39,10 +39,10 @@ type Reporter struct {
 	Silences Silencer // optional
 	// Sources are other producers of findings (puppet, spikes, drift).
 	Sources []FindingSource
-	Health   *health.Registry
-	Metrics  *metrics.Metrics
-	Log      *slog.Logger
-	Backoff  backoff.Policy
+	Health  *health.Registry
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
+	Backoff backoff.Policy
 	// Interval bounds how long a change waits when no trigger arrives.
 	Interval time.Duration
 	Trigger  <-chan struct{}

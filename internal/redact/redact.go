@@ -11,9 +11,12 @@
 // strings. Configured on top: extra regular expressions and literal values
 // (user names).
 //
-// Only the secret part is replaced, so the text stays readable:
-// "token=[REDACTED]", "from [IP]", "mail [EMAIL]",
-// "Authorization: Bearer [REDACTED]".
+// Only the secret part is replaced, by one of the labels below, so the text
+// stays readable:
+//
+//	/w/api.php?action=edit&token=[REDACTED]&title=Foo
+//	Rate limit hit for [IP] by [EMAIL]
+//	Authorization: Bearer [REDACTED]
 //
 // Detection is a hand-written single pass (plus the configured regexps), so
 // it can run on every outgoing line. It errs on the side of redacting: a

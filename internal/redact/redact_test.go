@@ -132,6 +132,12 @@ func TestRedactReadable(t *testing.T) {
 		{"https://user:pass@gerrit.example.org/r/x", "https://[REDACTED]@gerrit.example.org/r/x"},
 		{"Special:Contributions/Jane_Doe by Jane Doe", "Special:Contributions/[REDACTED] by [REDACTED]"},
 		{"phone: 555-123-4567 ok", "phone: [REDACTED] ok"},
+		{"ip:10.0.0.1 and [2001:db8::1]:443", "ip:[IP] and [[IP]]:443"},
+		{`{"user":"Foo","ip":"::ffff:10.1.2.3"}`, `{"user":"[REDACTED]","ip":"[IP]"}`},
+		{"SessionManager: bad id; session: abc", "SessionManager: bad id; session: [REDACTED]"},
+		{"template /w/api.php?action={val}&token={val}", "template /w/api.php?action={val}&token={val}"},
+		{"uuid 123e4567-e89b-12d3-a456-426614174000 sessionid=123e4567-e89b-12d3-a456-426614174000",
+			"uuid 123e4567-e89b-12d3-a456-426614174000 sessionid=[REDACTED]"},
 	}
 	for _, tt := range tests {
 		if got := r.String(tt.in); got != tt.want {

@@ -93,8 +93,11 @@ const maxQuoted = 512
 //     random (>= 16 chars mixing letters and digits) become {id}, all-hex
 //     words of >= 8 digits {num};
 //   - PSR-3 placeholders already present ({title}, {exception_url});
-//   - backquoted SQL identifiers (`page`), empty quotes (” and "");
-//   - apostrophes inside words (can't, users' pages).
+//   - backquoted SQL identifiers (`page`) and empty pairs of quotes;
+//   - apostrophes inside words (can't, users' pages);
+//   - random tokens made of letters only (no digit): they cannot be told from
+//     words, so they split signatures (rare in MediaWiki messages; the
+//     request id, which is such a token, is in the stripped prefix).
 //
 // Words that start with a digit have every digit run masked (1234ms -> {num}ms,
 // 2024-05-01T12 -> {num}-{num}-{num}T{num}).

@@ -69,6 +69,14 @@ CREATE TABLE core_buckets (
 	count  INTEGER NOT NULL,
 	PRIMARY KEY (kind, id, bucket)
 );`},
+	{Version: 2, SQL: `
+CREATE TABLE core_aliases (
+	kind   TEXT NOT NULL,
+	alias  TEXT NOT NULL,
+	target TEXT NOT NULL,
+	merged_at INTEGER NOT NULL,
+	PRIMARY KEY (kind, alias)
+);`},
 }
 
 // Tracker is the signature state store.
@@ -105,6 +113,38 @@ type Occurrences struct {
 	Details  string
 	Facets   map[string]map[string]int64
 	Buckets  map[int64]int64 // bucket start (unix ms) -> count
+	Generic  bool            // grouped by the template miner (its id may become an alias)
+}
+
+// Fold adds the occurrences of b (the same signature) into o.
+func (o *Occurrences) Fold(b *Occurrences) {
+	if b.Count == 0 {
+		return
+	}
+	if o.Count == 0 || b.First.Before(o.First) {
+		o.First = b.First
+	}
+	if b.Last.After(o.Last) {
+		o.Last = b.Last
+	}
+	o.Count += b.Count
+	for f, vs := range b.Facets {
+		if o.Facets == nil {
+			o.Facets = map[string]map[string]int64{}
+		}
+		if o.Facets[f] == nil {
+			o.Facets[f] = map[string]int64{}
+		}
+		for v, n := range vs {
+			o.Facets[f][v] += n
+		}
+	}
+	for k, n := range b.Buckets {
+		if o.Buckets == nil {
+			o.Buckets = map[int64]int64{}
+		}
+		o.Buckets[k] += n
+	}
 }
 
 // Add counts one event at t with the given facet values into o.
@@ -219,6 +259,72 @@ func addFacet(ctx context.Context, tx *sql.Tx, kind finding.Kind, id, facet stri
 		}
 	}
 	return nil
+}
+
+// Merge folds signature alias into target within tx: the template miner
+// found that both are one problem. Counts, facets and rate buckets move to
+// target, and alias is remembered so lookups by the old id (a task, an IRC
+// ack) still find the survivor. A target that does not exist yet takes over
+// the alias's row.
+func (t *Tracker) Merge(ctx context.Context, tx *sql.Tx, kind finding.Kind, alias, target string, at time.Time) error {
+	if alias == target {
+		return nil
+	}
+	k := string(kind)
+	var exists int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM core_signatures WHERE kind=? AND id=?`, k, target).Scan(&exists); err != nil {
+		return fmt.Errorf("tracker: merge %s: %w", alias, err)
+	}
+	stmts := []string{
+		`UPDATE core_signatures SET id=? WHERE kind=? AND id=?`,
+	}
+	if exists > 0 {
+		stmts = []string{
+			`UPDATE core_signatures AS t SET
+				count = t.count + a.count,
+				reported_count = t.reported_count + a.reported_count,
+				first_seen = min(t.first_seen, a.first_seen),
+				last_seen = max(t.last_seen, a.last_seen)
+			FROM (SELECT count, reported_count, first_seen, last_seen FROM core_signatures WHERE kind=?3 AND id=?2) AS a
+			WHERE t.kind=?3 AND t.id=?1`,
+			`DELETE FROM core_signatures WHERE kind=?3 AND id=?2`,
+		}
+	}
+	stmts = append(stmts,
+		`INSERT INTO core_facets(kind, id, facet, value, count)
+			SELECT kind, ?1, facet, value, count FROM core_facets WHERE kind=?3 AND id=?2 AND true
+			ON CONFLICT(kind, id, facet, value) DO UPDATE SET count = count + excluded.count`,
+		`DELETE FROM core_facets WHERE kind=?3 AND id=?2`,
+		`INSERT INTO core_buckets(kind, id, bucket, count)
+			SELECT kind, ?1, bucket, count FROM core_buckets WHERE kind=?3 AND id=?2 AND true
+			ON CONFLICT(kind, id, bucket) DO UPDATE SET count = count + excluded.count`,
+		`DELETE FROM core_buckets WHERE kind=?3 AND id=?2`,
+		`UPDATE core_aliases SET target=?1 WHERE kind=?3 AND target=?2`,
+	)
+	if exists == 0 {
+		stmts[0] = `UPDATE core_signatures SET id=?1 WHERE kind=?3 AND id=?2`
+	}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q, target, alias, k); err != nil {
+			return fmt.Errorf("tracker: merge %s into %s: %w", alias, target, err)
+		}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO core_aliases(kind, alias, target, merged_at) VALUES(?,?,?,?)
+		ON CONFLICT(kind, alias) DO UPDATE SET target=excluded.target, merged_at=excluded.merged_at`, k, alias, target, at.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("tracker: merge %s: %w", alias, err)
+	}
+	return nil
+}
+
+// Resolve follows aliases: the id a merged signature lives on as.
+func (t *Tracker) Resolve(ctx context.Context, kind finding.Kind, id string) (string, error) {
+	var target string
+	err := t.db.QueryRowContext(ctx, `SELECT target FROM core_aliases WHERE kind=? AND alias=?`, string(kind), id).Scan(&target)
+	if errors.Is(err, sql.ErrNoRows) {
+		return id, nil
+	}
+	return target, err
 }
 
 // AddCounter adds delta to a named counter (malformed events, ignored events, ...) within tx.
