@@ -121,7 +121,9 @@ func (b *Bot) deliver(ctx context.Context) error {
 		}
 		keep = append(keep, a)
 	}
-	for _, l := range b.compose(keep, now, b.budget("NOTICE", ch)) {
+	lines := b.compose(keep, now, b.budget("NOTICE", ch))
+	b.log.Debug("irc delivering", "rows", len(keep), "lines", len(lines))
+	for _, l := range lines {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

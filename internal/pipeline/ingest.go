@@ -153,17 +153,15 @@ func (in *Ingester) Step(ctx context.Context) (BatchStats, error) {
 		merges = in.Generic.Merges()
 		order = in.resolveGeneric(order)
 	}
-	before, err := in.known(ctx, order)
-	if err != nil {
-		return st, err
-	}
+	var fresh map[string]bool
 	err = in.DB.Tx(ctx, func(tx *sql.Tx) error {
 		for alias, target := range merges {
 			if err := in.Tracker.Merge(ctx, tx, finding.KindError, alias, target, time.Now()); err != nil {
 				return err
 			}
 		}
-		if err := in.Tracker.Record(ctx, tx, order); err != nil {
+		var err error
+		if fresh, err = in.Tracker.Record(ctx, tx, order); err != nil {
 			return err
 		}
 		if in.Generic != nil {
@@ -188,7 +186,7 @@ func (in *Ingester) Step(ctx context.Context) (BatchStats, error) {
 	}
 	st.Signatures = len(order)
 	for _, o := range order {
-		if !before[o.ID] {
+		if fresh[o.ID] {
 			st.New++
 			in.Metrics.NewSignatures.WithLabelValues(string(o.Kind)).Inc()
 		}
@@ -269,16 +267,4 @@ func (in *Ingester) resolveGeneric(order []*tracker.Occurrences) []*tracker.Occu
 // an exception: a syslog or service line that needs template mining.
 func untemplated(ev *event.Event) bool {
 	return ev.Normalized == "" && ev.ExcClass == "" && ev.Type != "mediawiki"
-}
-
-func (in *Ingester) known(ctx context.Context, occ []*tracker.Occurrences) (map[string]bool, error) {
-	known := make(map[string]bool, len(occ))
-	for _, o := range occ {
-		ok, err := in.Tracker.Exists(ctx, o.Kind, o.ID)
-		if err != nil {
-			return nil, err
-		}
-		known[o.ID] = ok
-	}
-	return known, nil
 }

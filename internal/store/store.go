@@ -44,7 +44,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	dsn := "file:" + path + "?_txlock=immediate" +
 		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
-		"&_pragma=busy_timeout(15000)&_pragma=foreign_keys(ON)"
+		"&_pragma=busy_timeout(15000)&_pragma=foreign_keys(ON)&_pragma=cache_size(-32768)"
 	sdb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)

@@ -181,84 +181,214 @@ func (o *Occurrences) Add(t time.Time, bucket time.Duration, facets map[string]s
 // BucketWidth is the width of rate buckets this tracker keeps.
 func (t *Tracker) BucketWidth() time.Duration { return t.bucket }
 
-// Record adds the aggregated occurrences to the state within tx. New
-// signatures get status "new"; the others keep theirs.
-func (t *Tracker) Record(ctx context.Context, tx *sql.Tx, occ []*Occurrences) error {
-	for _, o := range occ {
-		projects, _ := json.Marshal(o.Projects)
-		if o.Projects == nil {
-			projects = []byte("[]")
+// Record adds the aggregated occurrences to the state within tx and returns
+// the ids seen for the first time. New signatures get status "new"; the
+// others keep theirs.
+//
+// Rows are written with multi-row statements: with the pure-Go SQLite
+// driver, parsing one statement per row dominated the cost of large batches.
+func (t *Tracker) Record(ctx context.Context, tx *sql.Tx, occ []*Occurrences) (map[string]bool, error) {
+	fresh := map[string]bool{}
+	const sigCols = 13
+	for _, chunk := range chunks(occ, 40) {
+		var args []any
+		for _, o := range chunk {
+			projects := []byte("[]")
+			if len(o.Projects) > 0 {
+				projects, _ = json.Marshal(o.Projects)
+			}
+			args = append(args, string(o.Kind), o.ID, o.Title, o.Template, o.Severity, string(projects), string(finding.StatusNew),
+				o.First.UnixMilli(), o.Last.UnixMilli(), o.Count, o.Sample, o.Trace, o.Details)
 		}
-		_, err := tx.ExecContext(ctx, `
-INSERT INTO core_signatures(kind, id, title, template, severity, projects, status, first_seen, last_seen, count, sample, trace, details)
-VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)
+		q := `INSERT INTO core_signatures(kind, id, title, template, severity, projects, status, first_seen, last_seen, count, sample, trace, details)
+VALUES ` + placeholders(len(chunk), sigCols) + `
 ON CONFLICT(kind, id) DO UPDATE SET
 	first_seen = min(first_seen, excluded.first_seen),
 	last_seen  = max(last_seen, excluded.last_seen),
 	count      = count + excluded.count,
 	severity   = CASE WHEN excluded.severity != '' THEN excluded.severity ELSE severity END,
 	projects   = CASE WHEN excluded.projects != '[]' THEN excluded.projects ELSE projects END,
-	details    = CASE WHEN excluded.details != '' THEN excluded.details ELSE details END`,
-			string(o.Kind), o.ID, o.Title, o.Template, o.Severity, string(projects), string(finding.StatusNew),
-			o.First.UnixMilli(), o.Last.UnixMilli(), o.Count, o.Sample, o.Trace, o.Details)
+	details    = CASE WHEN excluded.details != '' THEN excluded.details ELSE details END
+RETURNING kind, id, count`
+		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
-			return fmt.Errorf("tracker: record %s: %w", o.ID, err)
+			return nil, fmt.Errorf("tracker: record signatures: %w", err)
 		}
-		for facet, values := range o.Facets {
-			if err := addFacet(ctx, tx, o.Kind, o.ID, facet, values); err != nil {
-				return err
+		totals := map[string]int64{}
+		for rows.Next() {
+			var kind, id string
+			var n int64
+			if err := rows.Scan(&kind, &id, &n); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("tracker: record signatures: %w", err)
 			}
+			totals[kind+"/"+id] = n
 		}
-		for b, n := range o.Buckets {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO core_buckets(kind, id, bucket, count) VALUES(?,?,?,?)
-				ON CONFLICT(kind, id, bucket) DO UPDATE SET count = count + excluded.count`, string(o.Kind), o.ID, b, n); err != nil {
-				return fmt.Errorf("tracker: record buckets of %s: %w", o.ID, err)
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("tracker: record signatures: %w", err)
+		}
+		for _, o := range chunk {
+			if totals[string(o.Kind)+"/"+o.ID] == o.Count {
+				fresh[o.ID] = true
 			}
 		}
 	}
-	return nil
+	if err := t.recordFacets(ctx, tx, occ, fresh); err != nil {
+		return nil, err
+	}
+	type bucketRow struct {
+		o    *Occurrences
+		b, n int64
+	}
+	var brows []bucketRow
+	for _, o := range occ {
+		for b, n := range o.Buckets {
+			brows = append(brows, bucketRow{o, b, n})
+		}
+	}
+	for _, chunk := range chunks(brows, 100) {
+		var args []any
+		for _, r := range chunk {
+			args = append(args, string(r.o.Kind), r.o.ID, r.b, r.n)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO core_buckets(kind, id, bucket, count) VALUES `+placeholders(len(chunk), 4)+`
+			ON CONFLICT(kind, id, bucket) DO UPDATE SET count = count + excluded.count`, args...); err != nil {
+			return nil, fmt.Errorf("tracker: record rate buckets: %w", err)
+		}
+	}
+	return fresh, nil
 }
 
-func addFacet(ctx context.Context, tx *sql.Tx, kind finding.Kind, id, facet string, values map[string]int64) error {
-	var distinct int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM core_facets WHERE kind=? AND id=? AND facet=? AND value != ?`,
-		string(kind), id, facet, OtherValue).Scan(&distinct); err != nil {
-		return fmt.Errorf("tracker: facets of %s: %w", id, err)
-	}
-	// Deterministic order so that which values make it under the cap does not
-	// depend on map iteration.
-	keys := make([]string, 0, len(values))
-	for v := range values {
-		keys = append(keys, v)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if values[keys[i]] != values[keys[j]] {
-			return values[keys[i]] > values[keys[j]]
+// recordFacets adds facet counts, keeping at most MaxFacetValues distinct
+// values per facet and signature; the rest count as OtherValue.
+func (t *Tracker) recordFacets(ctx context.Context, tx *sql.Tx, occ []*Occurrences, fresh map[string]bool) error {
+	// existing[kind/id][facet] = set of values already stored
+	existing := map[string]map[string]map[string]bool{}
+	var old []*Occurrences
+	for _, o := range occ {
+		if !fresh[o.ID] && len(o.Facets) > 0 {
+			old = append(old, o)
 		}
-		return keys[i] < keys[j]
-	})
-	for _, v := range keys {
-		n := values[v]
-		res, err := tx.ExecContext(ctx, `UPDATE core_facets SET count = count + ? WHERE kind=? AND id=? AND facet=? AND value=?`,
-			n, string(kind), id, facet, v)
+	}
+	for _, chunk := range chunks(old, 100) {
+		args := []any{}
+		for _, o := range chunk {
+			args = append(args, string(o.Kind), o.ID)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT kind, id, facet, value FROM core_facets WHERE (kind, id) IN (VALUES `+placeholders(len(chunk), 2)+`)`, args...)
 		if err != nil {
-			return fmt.Errorf("tracker: facet %s of %s: %w", facet, id, err)
+			return fmt.Errorf("tracker: read facets: %w", err)
 		}
-		if rows, _ := res.RowsAffected(); rows > 0 {
-			continue
+		for rows.Next() {
+			var kind, id, f, v string
+			if err := rows.Scan(&kind, &id, &f, &v); err != nil {
+				rows.Close()
+				return err
+			}
+			k := kind + "/" + id
+			if existing[k] == nil {
+				existing[k] = map[string]map[string]bool{}
+			}
+			if existing[k][f] == nil {
+				existing[k][f] = map[string]bool{}
+			}
+			existing[k][f][v] = true
 		}
-		if distinct >= MaxFacetValues {
-			v = OtherValue
-		} else {
-			distinct++
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO core_facets(kind, id, facet, value, count) VALUES(?,?,?,?,?)
-			ON CONFLICT(kind, id, facet, value) DO UPDATE SET count = count + excluded.count`,
-			string(kind), id, facet, v, n); err != nil {
-			return fmt.Errorf("tracker: facet %s of %s: %w", facet, id, err)
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
 		}
 	}
-	return nil
+	var args []any
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO core_facets(kind, id, facet, value, count) VALUES `+placeholders(n, 5)+`
+			ON CONFLICT(kind, id, facet, value) DO UPDATE SET count = count + excluded.count`, args...)
+		args, n = args[:0], 0
+		if err != nil {
+			return fmt.Errorf("tracker: record facets: %w", err)
+		}
+		return nil
+	}
+	for _, o := range occ {
+		for _, facet := range sortedKeys(o.Facets) {
+			values := o.Facets[facet]
+			known := existing[string(o.Kind)+"/"+o.ID][facet]
+			distinct := len(known)
+			if known[OtherValue] {
+				distinct--
+			}
+			// Most frequent first, so which values make it under the cap does
+			// not depend on map iteration.
+			keys := make([]string, 0, len(values))
+			for v := range values {
+				keys = append(keys, v)
+			}
+			sort.Slice(keys, func(i, j int) bool {
+				if values[keys[i]] != values[keys[j]] {
+					return values[keys[i]] > values[keys[j]]
+				}
+				return keys[i] < keys[j]
+			})
+			merged := map[string]int64{}
+			var order []string
+			for _, v := range keys {
+				c := values[v]
+				if !known[v] {
+					if distinct >= MaxFacetValues {
+						v = OtherValue
+					} else {
+						distinct++
+					}
+				}
+				if _, ok := merged[v]; !ok {
+					order = append(order, v)
+				}
+				merged[v] += c
+			}
+			for _, v := range order {
+				args = append(args, string(o.Kind), o.ID, facet, v, merged[v])
+				n++
+				if n == 100 {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return flush()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func chunks[T any](s []T, n int) [][]T {
+	var out [][]T
+	for len(s) > n {
+		out = append(out, s[:n])
+		s = s[n:]
+	}
+	if len(s) > 0 {
+		out = append(out, s)
+	}
+	return out
+}
+
+// placeholders returns "(?,?),(?,?)" for rows rows of cols columns.
+func placeholders(rows, cols int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	return strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
 }
 
 // Merge folds signature alias into target within tx: the template miner
