@@ -24,8 +24,9 @@ import (
 // it when a later run shows the cause is gone:
 //
 //   - "Applied catalog in N seconds" ends a run; every cause the host did not
-//     hit during that run (within N seconds plus RunSlack before the line) is
-//     recovered on that host. A run that hit nothing is a successful run.
+//     hit during that run (within the N seconds of the apply phase, or
+//     RunSlack before it for catalog failures) is recovered on that host. A
+//     run that hit nothing is a successful run.
 //   - A run that gets no catalog (compile error, unreachable server, TLS)
 //     fails on one such cause at a time, so a newer catalog-level cause
 //     replaces older ones on the host; resource failures are left as they
@@ -53,7 +54,8 @@ type PuppetOptions struct {
 	// list. Default 7 days.
 	ForgetAfter time.Duration
 	// RunSlack is how long before the apply phase a run's catalog retrieval
-	// may start. Default 10m, well under the 30 minutes between runs.
+	// (facts, pluginsync, compilation) may start. Default 5m, well under the
+	// 30 minutes between runs.
 	RunSlack time.Duration
 	// Programs are the syslog program names of the agent; events of other
 	// programs are ignored (events without a program are accepted: the
@@ -140,7 +142,7 @@ func NewPuppet(ctx context.Context, db *store.DB, opts PuppetOptions, log *slog.
 		return nil, fmt.Errorf("puppet: forget_after (%s) is shorter than stale_after (%s)", opts.ForgetAfter, opts.StaleAfter)
 	}
 	if opts.RunSlack <= 0 {
-		opts.RunSlack = 10 * time.Minute
+		opts.RunSlack = 5 * time.Minute
 	}
 	if len(opts.Programs) == 0 {
 		opts.Programs = []string{"puppet-agent", "puppet"}
@@ -373,20 +375,33 @@ func (b *puppetBatch) recover(h *puppetHost, m *puppetMember, t int64) {
 	}
 }
 
+// applySlack absorbs timestamps rounded to the second by syslog around the
+// apply phase measured by "Applied catalog in N seconds".
+const applySlack = 5 * time.Second
+
 // runEnd closes a run that applied a catalog: causes the run did not hit
-// are gone from the host.
+// are gone from the host. Resource failures happen while the catalog is
+// applied, which the end line measures; catalog failures (a cached catalog
+// was applied) happen before, while fetching it, within RunSlack.
 func (b *puppetBatch) runEnd(h *puppetHost, t int64, dur time.Duration) {
-	start := t - dur.Milliseconds() - b.p.opts.RunSlack.Milliseconds()
+	applyStart := t - dur.Milliseconds() - applySlack.Milliseconds()
+	fetchStart := applyStart - b.p.opts.RunSlack.Milliseconds()
 	for _, m := range h.active {
-		switch {
-		case m.phase == phasePost:
+		switch m.phase {
+		case phasePost:
 			// Report failures come after the run's end line: they belong to
 			// the previous run and are gone if it has not recurred since.
 			if h.row.lastEnd > 0 && m.last < h.row.lastEnd {
 				b.recover(h, m, t)
 			}
-		case m.last < start:
-			b.recover(h, m, t)
+		case phaseCatalog:
+			if m.last < fetchStart {
+				b.recover(h, m, t)
+			}
+		default:
+			if m.last < applyStart {
+				b.recover(h, m, t)
+			}
 		}
 	}
 	if len(h.active) == 0 {

@@ -18,6 +18,8 @@ import (
 	"github.com/wikimedia/sheriff/internal/backoff"
 	"github.com/wikimedia/sheriff/internal/config"
 	"github.com/wikimedia/sheriff/internal/demo"
+	"github.com/wikimedia/sheriff/internal/drift"
+	"github.com/wikimedia/sheriff/internal/driftrun"
 	"github.com/wikimedia/sheriff/internal/filer"
 	"github.com/wikimedia/sheriff/internal/health"
 	"github.com/wikimedia/sheriff/internal/httpapi"
@@ -44,8 +46,11 @@ type Service struct {
 	Redactor *redact.Redactor
 	Log      *slog.Logger
 	DryRun   bool // tasks go to the outbox, not Phabricator
+	Drift    *driftrun.Runner
 
 	grouper   *pipeline.MinerGrouper
+	// announceLine sends one informational line to IRC (nil without a bot).
+	announceLine func(ctx context.Context, line string)
 	ingesters []*pipeline.Ingester
 	reporter  *pipeline.Reporter
 	closers   []func() error
@@ -88,12 +93,25 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Service, e
 		return nil, err
 	}
 	trigger := make(chan struct{}, 1)
+	var sources []pipeline.FindingSource
 	s.ingesters = append(s.ingesters, &pipeline.Ingester{
 		DB: db, Source: src, Rules: ruleSet, Tracker: s.Tracker, Redactor: s.Redactor, Generic: s.grouper,
 		Health: s.Health, Metrics: s.Metrics, Log: log, Interval: interval,
 		Backoff: backoff.Policy{Base: time.Second, Max: 5 * time.Minute}, Ingested: trigger,
 	})
-	s.reporter = &pipeline.Reporter{
+	if cfg.Drift != nil {
+		d := cfg.Drift
+		s.Drift, err = driftrun.New(ctx, db, driftrun.Options{
+			Schedule: d.Schedule, Sources: drift.Sources{Puppet: d.Puppet, MediaWikiConfig: d.MediaWikiConfig, Charts: d.Charts},
+			RulesFile: d.Rules, Baseline: d.Baseline, GitPull: d.GitPull, ReportsDir: d.ReportsDir,
+			FileReal: cfg.Phabricator.FileDrift, BaseURL: cfg.BaseURL, Redactor: s.Redactor, OnRun: s.driftDone,
+		}, log)
+		if err != nil {
+			return nil, fmt.Errorf("drift: %w", err)
+		}
+		sources = append(sources, s.Drift)
+	}
+	s.reporter = &pipeline.Reporter{Sources: sources,
 		Tracker: s.Tracker, Filer: s.Filer, Health: s.Health, Metrics: s.Metrics, Log: log,
 		Backoff: backoff.Policy{Base: 2 * time.Second, Max: 10 * time.Minute}, Interval: time.Minute, Trigger: trigger,
 	}
@@ -216,6 +234,10 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		spawn("ingest "+in.Source.Name(), in.Run)
 	}
 	spawn("report", s.reporter.Run)
+	if s.Drift != nil {
+		s.Health.Register("drift", true)
+		spawn("drift", s.Drift.Run)
+	}
 	spawn("metrics", s.refreshMetrics)
 	wg.Wait()
 	// Keep what the template miner learned since its last periodic save.
@@ -228,6 +250,22 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// driftDone records a finished drift run in health and metrics, and tells
+// IRC when a bot is configured.
+func (s *Service) driftDone(ctx context.Context, rec *driftrun.RunRecord) {
+	if rec.Err != "" {
+		s.Health.Fail("drift", rec.Err)
+	} else {
+		s.Health.OK("drift", rec.Summary)
+	}
+	for class, n := range rec.Counts {
+		s.Metrics.DriftFindings.WithLabelValues(string(class)).Set(float64(n))
+	}
+	if s.announceLine != nil {
+		s.announceLine(ctx, rec.Summary)
+	}
 }
 
 // refreshMetrics copies gauges that are owned by other parts into the

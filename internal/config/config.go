@@ -27,6 +27,8 @@ type Config struct {
 	DataDir  string `yaml:"data_dir"`
 	Listen   string `yaml:"listen"`
 	LogLevel string `yaml:"log_level"`
+	// BaseURL is how people reach sheriff's HTTP server (report links on IRC).
+	BaseURL string `yaml:"base_url"`
 	// Sample is an NDJSON file of recorded events used instead of logstash.
 	// With neither sample nor logstash configured, the bundled demo sample is used.
 	Sample      string      `yaml:"sample"`
@@ -317,6 +319,7 @@ func (c *Config) validate() error {
 		}
 		errs = append(errs, e)
 	}
+	checkURL(bad, "base_url", c.BaseURL)
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "want host:port, got %q", c.Listen)
 	}

@@ -198,13 +198,15 @@ func side(present bool, v any, file string, line int, scope string) string {
 func findingFacets(f *diff.Finding) map[string]finding.Facet {
 	fs := map[string]finding.Facet{"source": {f.Source: 1}}
 	switch {
+	case f.Wiki == drift.AllWikis:
+		// The title says "all Beta wikis"; listing them adds nothing.
 	case len(f.Wikis) > 0:
 		w := finding.Facet{}
 		for _, x := range f.Wikis {
 			w[x] = 1
 		}
 		fs["wiki"] = w
-	case f.Wiki != "" && f.Wiki != drift.AllWikis:
+	case f.Wiki != "":
 		fs["wiki"] = finding.Facet{f.Wiki: 1}
 	}
 	if f.Host != "" {

@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -217,11 +218,16 @@ func (o Options) Threshold(b Baseline) int64 {
 	t := float64(o.MinCount)
 	t = math.Max(t, math.Floor(level+o.Sigma*b.Std)+1)
 	t = math.Max(t, math.Ceil(o.Ratio*level))
-	// The level is itself an estimate: test against its upper confidence
-	// bound, so that a short or lucky-low history does not make ordinary
-	// counts look improbable.
-	upper := level + o.Sigma*math.Sqrt(math.Max(level, 1)/float64(max(b.N, 1)))
-	t = math.Max(t, float64(poissonQuantile(upper, gaussTail(o.Sigma))))
+	// Both levels are estimates: test against their upper confidence
+	// bounds, so that a short or lucky-low history does not make ordinary
+	// counts look improbable. The recent level rests on few windows.
+	for _, e := range []struct {
+		mean float64
+		n    int
+	}{{b.Mean, b.N}, {b.Recent, min(b.N, RecentWindows)}} {
+		upper := e.mean + o.Sigma*math.Sqrt(math.Max(e.mean, 1)/float64(max(e.n, 1)))
+		t = math.Max(t, float64(poissonQuantile(upper, gaussTail(o.Sigma))))
+	}
 	return int64(t)
 }
 
@@ -315,6 +321,9 @@ func (d *Detector) loadStates(ctx context.Context) (map[sigKey]*state, error) {
 }
 
 func (d *Detector) saveStates(ctx context.Context, states map[sigKey]*state) error {
+	if !slices.ContainsFunc(slices.Collect(maps.Values(states)), func(s *state) bool { return s.dirty }) {
+		return nil
+	}
 	return d.db.Tx(ctx, func(tx *sql.Tx) error {
 		for _, s := range states {
 			if !s.dirty {

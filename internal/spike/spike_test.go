@@ -54,13 +54,25 @@ func newHarness(t testing.TB, opts Options) *harness {
 // add records n events of signature id at time at.
 func (h *harness) add(id string, at time.Time, n int64) {
 	h.t.Helper()
-	if n == 0 {
+	h.addAll(at, map[string]int64{id: n})
+}
+
+// addAll records counts (signature id -> events) at time at in one batch.
+func (h *harness) addAll(at time.Time, counts map[string]int64) {
+	h.t.Helper()
+	var occ []*tracker.Occurrences
+	for id, n := range counts {
+		if n == 0 {
+			continue
+		}
+		occ = append(occ, &tracker.Occurrences{Kind: finding.KindError, ID: id, Title: "Title " + id, Template: "template of " + id,
+			First: at, Last: at, Count: n, Sample: "sample of " + id, Buckets: map[int64]int64{at.Truncate(bucket).UnixMilli(): n}})
+	}
+	if len(occ) == 0 {
 		return
 	}
-	o := &tracker.Occurrences{Kind: finding.KindError, ID: id, Title: "Title " + id, Template: "template of " + id,
-		First: at, Last: at, Count: n, Sample: "sample of " + id, Buckets: map[int64]int64{at.Truncate(bucket).UnixMilli(): n}}
 	if err := h.db.Tx(h.ctx, func(tx *sql.Tx) error {
-		_, err := h.tr.Record(h.ctx, tx, []*tracker.Occurrences{o})
+		_, err := h.tr.Record(h.ctx, tx, occ)
 		return err
 	}); err != nil {
 		h.t.Fatal(err)
@@ -168,12 +180,14 @@ func TestSpikeNoFalsePositiveOnSteadyTraffic(t *testing.T) {
 	rates := []float64{0.2, 1, 3, 6, 10, 15, 20, 30, 50, 80, 150, 300, 1000}
 	windows := 220
 	for i := range windows {
+		counts := map[string]int64{}
 		for j, l := range rates {
-			h.add(fmt.Sprintf("p%02d", j), win(i).Add(time.Minute), poisson(r, l))
+			counts[fmt.Sprintf("p%02d", j)] = poisson(r, l)
 			// Daily cycle (x0.5 to x1.5 over 144 windows) with noisy rate.
 			cyc := l * (1 + 0.5*math.Sin(2*math.Pi*float64(i)/144)) * (0.8 + 0.4*r.Float64())
-			h.add(fmt.Sprintf("c%02d", j), win(i).Add(time.Minute), poisson(r, cyc))
+			counts[fmt.Sprintf("c%02d", j)] = poisson(r, cyc)
 		}
+		h.addAll(win(i).Add(time.Minute), counts)
 		if fs := h.pending(win(i).Add(9 * time.Minute)); len(fs) != 0 {
 			t.Fatalf("window %d: false positive %+v", i, fs[0])
 		}

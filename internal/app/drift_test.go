@@ -1,0 +1,74 @@
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wikimedia/sheriff/internal/config"
+)
+
+// TestDriftReportsServed runs the drift check inside the service over the
+// fixture checkouts and reads the report over HTTP.
+func TestDriftReportsServed(t *testing.T) {
+	abs := func(p string) string {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Drift = &config.Drift{
+		Schedule: "0 3 * * *", Puppet: abs("../hiera/testdata/puppet"), Charts: abs("../helm/testdata/charts"),
+		MediaWikiConfig: abs("../mwconfig/testdata/checkout"), ReportsDir: filepath.Join(cfg.DataDir, "reports"),
+	}
+	var lines []string
+	svc, err := New(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	svc.announceLine = func(_ context.Context, l string) { lines = append(lines, l) }
+	rec, err := svc.Drift.RunNow(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Real == 0 || len(lines) != 1 || !strings.HasPrefix(lines[0], "drift: ") {
+		t.Fatalf("run: real %d, IRC lines %q", rec.Real, lines)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	resp, err := http.Get("http://" + ln.Addr().String() + "/reports/latest.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "real") {
+		t.Fatalf("latest.html: %d\n%.300s", resp.StatusCode, body)
+	}
+	var h healthz
+	getJSON(t, "http://"+ln.Addr().String()+"/healthz", &h)
+	found := false
+	for _, s := range h.Subsystems {
+		if s.Name == "drift" {
+			found = s.State == "ok" && strings.HasPrefix(s.Detail, "drift: ")
+		}
+	}
+	if !found {
+		t.Fatalf("healthz does not show the drift run: %+v", h.Subsystems)
+	}
+}
