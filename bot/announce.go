@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"regexp"
 	"strconv"
@@ -122,7 +123,13 @@ func (b *Bot) deliver(ctx context.Context) error {
 		keep = append(keep, a)
 	}
 	lines := b.compose(keep, now, b.budget("NOTICE", ch))
-	b.log.Debug("irc delivering", "rows", len(keep), "lines", len(lines))
+	if b.log.Enabled(ctx, slog.LevelDebug) {
+		var ids []string
+		for _, a := range keep {
+			ids = append(ids, fmt.Sprintf("#%d:%s@%s", a.ID, a.Key, a.Created.Format(time.RFC3339)))
+		}
+		b.log.Debug("irc delivering", "rows", ids, "lines", len(lines), "now", now.Format(time.RFC3339), "db", b.deps.DB.Path)
+	}
 	for _, l := range lines {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -205,9 +206,17 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 
 func (h *harness) waitHealthy() {
 	h.t.Helper()
-	waitFor(h.t, 20*time.Second, "bot healthy", func() bool {
-		return h.bot.State().Healthy && h.bot.inChannel(testChan)
-	})
+	deadline := time.Now().Add(20 * time.Second)
+	for !(h.bot.State().Healthy && h.bot.inChannel(testChan)) {
+		if time.Now().After(deadline) {
+			h.bot.mu.Lock()
+			names := fmt.Sprint(h.bot.namesDone)
+			h.bot.mu.Unlock()
+			h.t.Fatalf("bot not healthy after 20s: state %+v, names done %s, in channel %v",
+				h.bot.State(), names, h.bot.client.IsInChannel(testChan))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (h *harness) waitPending(n int) {

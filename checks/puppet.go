@@ -266,7 +266,7 @@ func (b *puppetBatch) host(ctx context.Context, name string) (*puppetHost, error
 		if err := rows.Scan(&m.cause, &phase, &m.first, &m.last); err != nil {
 			return nil, fmt.Errorf("puppet: load causes of %s: %w", name, err)
 		}
-		m.phase = parsePhase(phase)
+		m.phase = parsePuppetPhase(phase)
 		h.active[m.cause] = m
 	}
 	if err := rows.Err(); err != nil {
@@ -285,33 +285,33 @@ func (b *puppetBatch) apply(h *puppetHost, ev *event.Event) {
 	l := classifyPuppet(h.row.host, ev.Level, ev.Message)
 	slack := b.p.opts.RunSlack.Milliseconds()
 	switch l.Action {
-	case actIgnore:
-	case actContinued:
-		h.row.contTo = t + contWindow.Milliseconds()
-	case actUnknown:
+	case puppetActIgnore:
+	case puppetActContinued:
+		h.row.contTo = t + puppetContWindow.Milliseconds()
+	case puppetActUnknown:
 		if t <= h.row.contTo {
-			h.row.contTo = t + contWindow.Milliseconds()
+			h.row.contTo = t + puppetContWindow.Milliseconds()
 			return // the rest of a multi-line message
 		}
 		b.join(h, l.Cause, t, ev.Message)
-		h.row.contTo = t + contWindow.Milliseconds()
-	case actCause:
+		h.row.contTo = t + puppetContWindow.Milliseconds()
+	case puppetActCause:
 		b.join(h, l.Cause, t, ev.Message)
-		h.row.contTo = t + contWindow.Milliseconds()
-	case actConsequence:
+		h.row.contTo = t + puppetContWindow.Milliseconds()
+	case puppetActConsequence:
 		for _, m := range h.active {
 			if m.last >= t-slack {
-				h.row.contTo = t + contWindow.Milliseconds()
+				h.row.contTo = t + puppetContWindow.Milliseconds()
 				b.ran(h, t)
 				return // its cause was logged just before
 			}
 		}
 		b.join(h, l.Cause, t, ev.Message)
-	case actRunEnd:
+	case puppetActRunEnd:
 		b.runEnd(h, t, l.Duration)
-	case actDisabled:
+	case puppetActDisabled:
 		h.row.note, h.row.noteAt = "puppet agent disabled: "+l.Note, t
-	case actLocked:
+	case puppetActLocked:
 		h.row.note, h.row.noteAt = "run skipped: another agent run holds the lock", t
 	}
 }
@@ -351,11 +351,11 @@ func (b *puppetBatch) join(h *puppetHost, c PuppetCause, t int64, sample string)
 	m.last = max(m.last, t)
 	m.delta++
 
-	if c.Phase == phaseCatalog {
+	if c.Phase == puppetPhaseCatalog {
 		// A run fails on one catalog-level cause: older ones are superseded.
 		cut := t - b.p.opts.RunSlack.Milliseconds()
 		for id, o := range h.active {
-			if id != c.ID && o.phase == phaseCatalog && o.last < cut {
+			if id != c.ID && o.phase == puppetPhaseCatalog && o.last < cut {
 				b.recover(h, o, t)
 			}
 		}
@@ -375,26 +375,26 @@ func (b *puppetBatch) recover(h *puppetHost, m *puppetMember, t int64) {
 	}
 }
 
-// applySlack absorbs timestamps rounded to the second by syslog around the
+// puppetApplySlack absorbs timestamps rounded to the second by syslog around the
 // apply phase measured by "Applied catalog in N seconds".
-const applySlack = 5 * time.Second
+const puppetApplySlack = 5 * time.Second
 
 // runEnd closes a run that applied a catalog: causes the run did not hit
 // are gone from the host. Resource failures happen while the catalog is
 // applied, which the end line measures; catalog failures (a cached catalog
 // was applied) happen before, while fetching it, within RunSlack.
 func (b *puppetBatch) runEnd(h *puppetHost, t int64, dur time.Duration) {
-	applyStart := t - dur.Milliseconds() - applySlack.Milliseconds()
+	applyStart := t - dur.Milliseconds() - puppetApplySlack.Milliseconds()
 	fetchStart := applyStart - b.p.opts.RunSlack.Milliseconds()
 	for _, m := range h.active {
 		switch m.phase {
-		case phasePost:
+		case puppetPhasePost:
 			// Report failures come after the run's end line: they belong to
 			// the previous run and are gone if it has not recurred since.
 			if h.row.lastEnd > 0 && m.last < h.row.lastEnd {
 				b.recover(h, m, t)
 			}
-		case phaseCatalog:
+		case puppetPhaseCatalog, puppetPhaseRun:
 			if m.last < fetchStart {
 				b.recover(h, m, t)
 			}
@@ -413,7 +413,7 @@ func (b *puppetBatch) runEnd(h *puppetHost, t int64, dur time.Duration) {
 }
 
 func (b *puppetBatch) write(ctx context.Context, now time.Time) error {
-	for _, id := range sortedKeys(b.causes) {
+	for _, id := range puppetSortedKeys(b.causes) {
 		d := b.causes[id]
 		if _, err := b.tx.ExecContext(ctx, `INSERT INTO puppet_causes(id, category, phase, title, identity, sample, first_seen, last_seen, count, active)
 			VALUES(?,?,?,?,?,?,?,?,?,1)
@@ -423,7 +423,7 @@ func (b *puppetBatch) write(ctx context.Context, now time.Time) error {
 			return fmt.Errorf("puppet: record cause %s: %w", id, err)
 		}
 	}
-	for _, name := range sortedKeys(b.hosts) {
+	for _, name := range puppetSortedKeys(b.hosts) {
 		h := b.hosts[name]
 		r := h.row
 		if _, err := b.tx.ExecContext(ctx, `INSERT INTO puppet_hosts(host, first_seen, last_report, last_run, last_end, last_success,
@@ -447,11 +447,11 @@ func (b *puppetBatch) write(ctx context.Context, now time.Time) error {
 			}
 		}
 	}
-	return refreshActive(ctx, b.tx, sortedKeys(b.changed))
+	return puppetRefreshActive(ctx, b.tx, puppetSortedKeys(b.changed))
 }
 
-// refreshActive recomputes whether causes still have a failing host.
-func refreshActive(ctx context.Context, tx *sql.Tx, ids []string) error {
+// puppetRefreshActive recomputes whether causes still have a failing host.
+func puppetRefreshActive(ctx context.Context, tx *sql.Tx, ids []string) error {
 	for _, id := range ids {
 		if _, err := tx.ExecContext(ctx, `UPDATE puppet_causes SET active =
 			EXISTS(SELECT 1 FROM puppet_members WHERE cause=? AND recovered_at=0) WHERE id=?`, id, id); err != nil {
@@ -516,7 +516,7 @@ func (p *Puppet) Pending(ctx context.Context, now time.Time) ([]finding.Finding,
 				hosts[m.Host] = m.Count
 			}
 		}
-		key := hostsKey(hosts)
+		key := puppetHostsKey(hosts)
 		var status finding.Status
 		switch {
 		case c.active && c.rep.at == 0:
@@ -536,7 +536,7 @@ func (p *Puppet) Pending(ctx context.Context, now time.Time) ([]finding.Finding,
 			FirstSeen: time.UnixMilli(c.first).UTC(), LastSeen: time.UnixMilli(c.last).UTC(),
 			Count: c.count, NewCount: c.count - max(c.rep.count, 0),
 			Template: p.redact(c.identity), Sample: p.redact(c.sample),
-			Details: p.redact(causeDetails(c.category, members, status)),
+			Details: p.redact(puppetCauseDetails(c.category, members, status)),
 		}
 		if len(hosts) > 0 {
 			f.Facets = map[string]finding.Facet{"host": hosts}
@@ -553,7 +553,7 @@ func (p *Puppet) Pending(ctx context.Context, now time.Time) ([]finding.Finding,
 	return out, nil
 }
 
-func hostsKey(hosts map[string]int64) string { return strings.Join(sortedKeys(hosts), ",") }
+func puppetHostsKey(hosts map[string]int64) string { return strings.Join(puppetSortedKeys(hosts), ",") }
 
 // PuppetMember is one host's part in a cause.
 type PuppetMember struct {
@@ -579,28 +579,28 @@ func (p *Puppet) members(ctx context.Context, cause string) ([]PuppetMember, err
 		if err := rows.Scan(&m.Host, &first, &last, &m.Count, &rec, &fs); err != nil {
 			return nil, fmt.Errorf("puppet: hosts of %s: %w", cause, err)
 		}
-		m.FirstSeen, m.LastSeen = ms(first), ms(last)
-		m.Recovered, m.HostFailing = ms(rec), ms(fs)
+		m.FirstSeen, m.LastSeen = puppetMs(first), puppetMs(last)
+		m.Recovered, m.HostFailing = puppetMs(rec), puppetMs(fs)
 		out = append(out, m)
 	}
 	return out, rows.Err()
 }
 
-func ms(v int64) time.Time {
+func puppetMs(v int64) time.Time {
 	if v == 0 {
 		return time.Time{}
 	}
 	return time.UnixMilli(v).UTC()
 }
 
-func fmtTime(t time.Time) string {
+func puppetFmtTime(t time.Time) string {
 	if t.IsZero() {
 		return "never"
 	}
 	return t.UTC().Format("2006-01-02 15:04 MST")
 }
 
-func causeDetails(category string, members []PuppetMember, status finding.Status) string {
+func puppetCauseDetails(category string, members []PuppetMember, status finding.Status) string {
 	var b strings.Builder
 	var failing, recovered []PuppetMember
 	for _, m := range members {
@@ -618,7 +618,7 @@ func causeDetails(category string, members []PuppetMember, status finding.Status
 	if len(failing) > 0 {
 		fmt.Fprintf(&b, "\nFailing on %d host(s):\n", len(failing))
 		for _, m := range failing {
-			fmt.Fprintf(&b, "- %s: since %s, last %s, %d time(s)\n", m.Host, fmtTime(m.FirstSeen), fmtTime(m.LastSeen), m.Count)
+			fmt.Fprintf(&b, "- %s: since %s, last %s, %d time(s)\n", m.Host, puppetFmtTime(m.FirstSeen), puppetFmtTime(m.LastSeen), m.Count)
 		}
 	}
 	if len(recovered) > 0 {
@@ -629,7 +629,7 @@ func causeDetails(category string, members []PuppetMember, status finding.Status
 				fmt.Fprintf(&b, "- and %d more\n", len(recovered)-i)
 				break
 			}
-			fmt.Fprintf(&b, "- %s: recovered %s (failed %s to %s)\n", m.Host, fmtTime(m.Recovered), fmtTime(m.FirstSeen), fmtTime(m.LastSeen))
+			fmt.Fprintf(&b, "- %s: recovered %s (failed %s to %s)\n", m.Host, puppetFmtTime(m.Recovered), puppetFmtTime(m.FirstSeen), puppetFmtTime(m.LastSeen))
 		}
 	}
 	return b.String()
@@ -681,7 +681,7 @@ func (p *Puppet) housekeep(ctx context.Context, now time.Time) error {
 			}
 			p.log.Info("forgot silent host", "host", h, "silent_for", p.opts.ForgetAfter)
 		}
-		if err := refreshActive(ctx, tx, sortedKeys(changed)); err != nil {
+		if err := puppetRefreshActive(ctx, tx, puppetSortedKeys(changed)); err != nil {
 			return err
 		}
 		// Recoveries older than ForgetAfter are history nobody reads.
@@ -737,7 +737,7 @@ func (p *Puppet) staleFinding(ctx context.Context, now time.Time) (*finding.Find
 			first = since
 		}
 	}
-	key := strings.Join(sortedKeys(facet), ",")
+	key := strings.Join(puppetSortedKeys(facet), ",")
 	var status finding.Status
 	switch {
 	case len(stale) > 0 && rep.at == 0:
@@ -761,7 +761,7 @@ func (p *Puppet) staleFinding(ctx context.Context, now time.Time) (*finding.Find
 		fmt.Fprintf(&b, "%d puppet agent(s) have not run for more than %s:\n", len(stale), p.opts.StaleAfter)
 		for _, h := range stale {
 			fmt.Fprintf(&b, "- %s: last run %s, last successful run %s, last log line %s", h.Host,
-				fmtTime(h.LastRun), fmtTime(h.LastSuccess), fmtTime(h.LastReport))
+				puppetFmtTime(h.LastRun), puppetFmtTime(h.LastSuccess), puppetFmtTime(h.LastReport))
 			if h.Note != "" {
 				fmt.Fprintf(&b, " (%s)", h.Note)
 			}
@@ -811,7 +811,7 @@ func (p *Puppet) Reported(ctx context.Context, f finding.Finding, res filer.Resu
 		ON CONFLICT(key) DO UPDATE SET count=excluded.count, hosts=excluded.hosts, status=excluded.status, at=excluded.at,
 			task_id = CASE WHEN excluded.task_id > 0 THEN excluded.task_id ELSE task_id END,
 			task_url = CASE WHEN excluded.task_url != '' THEN excluded.task_url ELSE task_url END`,
-		f.Key, f.Count, hostsKey(hosts), status, p.opts.Now().UnixMilli(), res.TaskID, res.URL)
+		f.Key, f.Count, puppetHostsKey(hosts), status, p.opts.Now().UnixMilli(), res.TaskID, res.URL)
 	if err != nil {
 		return fmt.Errorf("puppet: mark %s reported: %w", f.Key, err)
 	}
@@ -862,9 +862,9 @@ func (p *Puppet) hosts(ctx context.Context, now time.Time) ([]HostState, error) 
 			rows.Close()
 			return nil, fmt.Errorf("puppet: hosts: %w", err)
 		}
-		h.FirstSeen, h.LastReport, h.LastRun, h.LastSuccess, h.FailingSince = ms(first), ms(report), ms(run), ms(success), ms(failing)
-		h.StaleSince = ms(staleSince)
-		h.Stale = now.Sub(ms(max(run, first))) > p.opts.StaleAfter
+		h.FirstSeen, h.LastReport, h.LastRun, h.LastSuccess, h.FailingSince = puppetMs(first), puppetMs(report), puppetMs(run), puppetMs(success), puppetMs(failing)
+		h.StaleSince = puppetMs(staleSince)
+		h.Stale = now.Sub(puppetMs(max(run, first))) > p.opts.StaleAfter
 		h.Note = p.redact(h.Note)
 		byHost[h.Host] = &h
 		out = append(out, &h)
@@ -886,7 +886,7 @@ func (p *Puppet) hosts(ctx context.Context, now time.Time) ([]HostState, error) 
 		if err := crows.Scan(&host, &c.ID, &c.Title, &first, &last); err != nil {
 			return nil, fmt.Errorf("puppet: hosts: %w", err)
 		}
-		c.Title, c.Since, c.Last = p.redact(c.Title), ms(first), ms(last)
+		c.Title, c.Since, c.Last = p.redact(c.Title), puppetMs(first), puppetMs(last)
 		if h := byHost[host]; h != nil {
 			h.Causes = append(h.Causes, c)
 		}

@@ -86,9 +86,9 @@ include profile::web
 
 	hostsByTitle := map[string][]string{}
 	for _, f := range h.pending() {
-		hostsByTitle[f.Title] = hostsOf(f)
+		hostsByTitle[f.Title] = puppetHostsOf(f)
 	}
-	both := sortedHosts([]string{a, b})
+	both := puppetSortedHosts([]string{a, b})
 	for _, title := range []string{"Puppet: Service[nginx] failed to start", "Puppet: Exec[warm-cache] failed"} {
 		if diff := cmp.Diff(both, hostsByTitle[title]); diff != "" {
 			t.Errorf("%s (-want +got hosts):\n%s\nall: %v", title, diff, hostsByTitle)
@@ -100,7 +100,7 @@ include profile::web
 	h.observe(apply(a, filepath.Join(dir, "etc", "puppet", "code"), "notify { 'all good': }\n", 30*time.Minute))
 	hostsByTitle = map[string][]string{}
 	for _, f := range h.pending() {
-		hostsByTitle[f.Title] = hostsOf(f)
+		hostsByTitle[f.Title] = puppetHostsOf(f)
 	}
 	for _, title := range []string{"Puppet: Service[nginx] failed to start", "Puppet: Exec[warm-cache] failed"} {
 		if diff := cmp.Diff([]string{b}, hostsByTitle[title]); diff != "" {

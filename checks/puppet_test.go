@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -25,6 +26,8 @@ const (
 )
 
 var puppetT0 = time.Date(2025, 3, 10, 8, 0, 0, 0, time.UTC)
+
+var puppetRxFixtureDir = regexp.MustCompile(`/tmp/sheriff-puppet-fixtures\.\w+`)
 
 // puppetLogLine is one line of a fixture in testdata/puppet.
 type puppetLogLine struct {
@@ -137,7 +140,7 @@ func (h *puppetHarness) report() []finding.Finding {
 	return fs
 }
 
-func byKey(fs []finding.Finding, key string) (finding.Finding, bool) {
+func puppetByKey(fs []finding.Finding, key string) (finding.Finding, bool) {
 	for _, f := range fs {
 		if f.Key == key {
 			return f, true
@@ -146,7 +149,7 @@ func byKey(fs []finding.Finding, key string) (finding.Finding, bool) {
 	return finding.Finding{}, false
 }
 
-func hostsOf(f finding.Finding) []string { return sortedKeys(f.Facets["host"]) }
+func puppetHostsOf(f finding.Finding) []string { return puppetSortedKeys(f.Facets["host"]) }
 
 // TestPuppetFixtureCauses feeds the output of real puppet runs (see
 // testdata/puppet/generate.sh) and checks which causes each produces.
@@ -176,6 +179,9 @@ func TestPuppetFixtureCauses(t *testing.T) {
 		{fixture: "agent_report_failure", titles: []string{"Puppet: could not send report: Could not write report for <host>: No space left on device @ rb_sysopen - /var/lib/puppetserver/repo…"}, success: true},
 		{fixture: "agent_ssl", titles: []string{"Puppet: TLS/certificate error: certificate verify failed [unable to get local issuer certificate for CN=<ip>]"}},
 		{fixture: "agent_unreachable", titles: []string{"Puppet: cannot connect to puppet server 127.0.0.1:18140"}},
+		{fixture: "cycle", titles: []string{"Puppet: dependency cycle File[$W/out/a] => Service[b]"}},
+		{fixture: "duplicate", titles: []string{"Puppet: duplicate declaration of File[$W/out/dup]"}},
+		{fixture: "file_source", titles: []string{"Puppet: File[$W/out/src] failed"}, success: false},
 		{fixture: "agent_locked", note: "run skipped: another agent run holds the lock"},
 		{fixture: "agent_disabled", note: "puppet agent disabled: T123456 investigating scap failures --sheriff"},
 	}
@@ -193,11 +199,12 @@ func TestPuppetFixtureCauses(t *testing.T) {
 					t.Errorf("stale finding right after a run: %+v", f)
 					continue
 				}
-				titles = append(titles, f.Title)
+				// The fixtures' work directory changes with every generate.sh run.
+				titles = append(titles, puppetRxFixtureDir.ReplaceAllString(f.Title, "$$W"))
 				if f.Kind != finding.KindPuppet || f.Status != finding.StatusNew || len(f.Key) != 16 {
 					t.Errorf("finding %q: kind %s, status %s, key %q", f.Title, f.Kind, f.Status, f.Key)
 				}
-				if diff := cmp.Diff([]string{host}, hostsOf(f)); diff != "" {
+				if diff := cmp.Diff([]string{host}, puppetHostsOf(f)); diff != "" {
 					t.Errorf("hosts of %q (-want +got):\n%s", f.Title, diff)
 				}
 			}
@@ -255,14 +262,14 @@ func TestPuppetSameCauseEverywhere(t *testing.T) {
 			if len(match) != 1 {
 				t.Fatalf("want one finding %q, got %d: %+v", g.title, len(match), match)
 			}
-			if diff := cmp.Diff(sortedHosts(hosts[:len(g.runs)]), hostsOf(match[0])); diff != "" {
+			if diff := cmp.Diff(puppetSortedHosts(hosts[:len(g.runs)]), puppetHostsOf(match[0])); diff != "" {
 				t.Errorf("hosts (-want +got):\n%s", diff)
 			}
 		})
 	}
 }
 
-func sortedHosts(hs []string) []string {
+func puppetSortedHosts(hs []string) []string {
 	out := slices.Clone(hs)
 	slices.Sort(out)
 	return out
@@ -414,7 +421,7 @@ func TestPuppetCauseIdentity(t *testing.T) {
 			var want PuppetCause
 			for i, v := range tt.same {
 				l := classifyPuppet(v.host, v.level, v.msg)
-				if l.Action != actCause && l.Action != actUnknown {
+				if l.Action != puppetActCause && l.Action != puppetActUnknown {
 					t.Fatalf("variant %d: action %d, want a cause: %q", i, l.Action, v.msg)
 				}
 				if i == 0 {
@@ -478,7 +485,7 @@ func TestPuppetConsequencesAndContinuations(t *testing.T) {
 	}
 	var titles []string
 	for _, f := range h.pending() {
-		if slices.Contains(hostsOf(f), "h2") {
+		if slices.Contains(puppetHostsOf(f), "h2") {
 			titles = append(titles, f.Title)
 		}
 	}
@@ -509,7 +516,7 @@ func TestPuppetHostRecoveryAndResolution(t *testing.T) {
 	run := 30 * time.Minute
 	h.run(puppetHostA, "service_failure", puppetT0)
 	fs := h.report()
-	nginx, ok := byTitle(fs, "Puppet: Service[nginx] failed to start")
+	nginx, ok := puppetByTitle(fs, "Puppet: Service[nginx] failed to start")
 	if !ok || nginx.Status != finding.StatusNew {
 		t.Fatalf("want a new nginx finding, got %+v", fs)
 	}
@@ -519,28 +526,28 @@ func TestPuppetHostRecoveryAndResolution(t *testing.T) {
 
 	// B joins.
 	h.run(puppetHostB, "service_failure_b", puppetT0.Add(5*time.Minute))
-	f, ok := byKey(h.report(), nginx.Key)
+	f, ok := puppetByKey(h.report(), nginx.Key)
 	if !ok || f.Status != finding.StatusKnown || f.NewCount != 1 {
 		t.Fatalf("after B joined: %+v", f)
 	}
-	if diff := cmp.Diff(sortedHosts([]string{puppetHostA, puppetHostB}), hostsOf(f)); diff != "" {
+	if diff := cmp.Diff(puppetSortedHosts([]string{puppetHostA, puppetHostB}), puppetHostsOf(f)); diff != "" {
 		t.Errorf("hosts (-want +got):\n%s", diff)
 	}
 
 	// A runs cleanly: it leaves nginx and apache2; apache2 resolves.
 	h.run(puppetHostA, "success", puppetT0.Add(run))
 	fs = h.report()
-	f, ok = byKey(fs, nginx.Key)
+	f, ok = puppetByKey(fs, nginx.Key)
 	if !ok || f.Status != finding.StatusKnown {
 		t.Fatalf("after A recovered: %+v", fs)
 	}
-	if diff := cmp.Diff([]string{puppetHostB}, hostsOf(f)); diff != "" {
+	if diff := cmp.Diff([]string{puppetHostB}, puppetHostsOf(f)); diff != "" {
 		t.Errorf("hosts after A recovered (-want +got):\n%s", diff)
 	}
 	if !strings.Contains(f.Details, puppetHostA+": recovered") {
 		t.Errorf("details do not list A as recovered:\n%s", f.Details)
 	}
-	apache, ok := byTitle(fs, "Puppet: Service[apache2] failed")
+	apache, ok := puppetByTitle(fs, "Puppet: Service[apache2] failed")
 	if !ok || apache.Status != finding.StatusResolved || len(apache.Facets["host"]) != 0 {
 		t.Errorf("apache2 should resolve with A's recovery: %+v", fs)
 	}
@@ -560,14 +567,14 @@ func TestPuppetHostRecoveryAndResolution(t *testing.T) {
 
 	// B fails again in its next run: still failing, not a recovery.
 	h.run(puppetHostB, "service_failure_b", puppetT0.Add(5*time.Minute+run))
-	if f, _ := byKey(h.report(), nginx.Key); f.Status != finding.StatusKnown || len(hostsOf(f)) != 1 {
+	if f, _ := puppetByKey(h.report(), nginx.Key); f.Status != finding.StatusKnown || len(puppetHostsOf(f)) != 1 {
 		t.Errorf("B failing again: %+v", f)
 	}
 
 	// B recovers: resolved, once.
 	h.run(puppetHostB, "success", puppetT0.Add(5*time.Minute+2*run))
 	fs = h.report()
-	f, ok = byKey(fs, nginx.Key)
+	f, ok = puppetByKey(fs, nginx.Key)
 	if !ok || f.Status != finding.StatusResolved {
 		t.Fatalf("after every host recovered: %+v", fs)
 	}
@@ -584,13 +591,13 @@ func TestPuppetHostRecoveryAndResolution(t *testing.T) {
 
 	// It comes back.
 	h.run(puppetHostA, "service_failure", puppetT0.Add(4*run))
-	f, ok = byKey(h.pending(), nginx.Key)
+	f, ok = puppetByKey(h.pending(), nginx.Key)
 	if !ok || f.Status != finding.StatusRegressed || f.Count != 4 {
 		t.Fatalf("regression: %+v", f)
 	}
 }
 
-func byTitle(fs []finding.Finding, title string) (finding.Finding, bool) {
+func puppetByTitle(fs []finding.Finding, title string) (finding.Finding, bool) {
 	for _, f := range fs {
 		if f.Title == title {
 			return f, true
@@ -613,10 +620,10 @@ func TestPuppetCatalogCausesSupersede(t *testing.T) {
 	class := fs[0].Key
 	h.run(puppetHostA, "agent_missing_hiera", puppetT0.Add(60*time.Minute))
 	fs = h.report()
-	if f, ok := byKey(fs, class); !ok || f.Status != finding.StatusResolved {
+	if f, ok := puppetByKey(fs, class); !ok || f.Status != finding.StatusResolved {
 		t.Errorf("the class error should be superseded: %+v", fs)
 	}
-	if f, ok := byTitle(fs, "Puppet: missing hiera key profile::mediawiki::php::fpm_port"); !ok || f.Status != finding.StatusNew {
+	if f, ok := puppetByTitle(fs, "Puppet: missing hiera key profile::mediawiki::php::fpm_port"); !ok || f.Status != finding.StatusNew {
 		t.Errorf("missing hiera key: %+v", fs)
 	}
 	hosts, _ := h.p.Hosts(h.ctx)
@@ -675,11 +682,11 @@ func TestPuppetStaleHosts(t *testing.T) {
 	h.run(puppetHostA, "agent_disabled", puppetT0.Add(100*time.Minute))
 	h.now = puppetT0.Add(2*time.Hour + time.Minute)
 	fs := h.report()
-	stale, ok := byKey(fs, PuppetStaleKey)
+	stale, ok := puppetByKey(fs, PuppetStaleKey)
 	if !ok || stale.Status != finding.StatusNew || stale.Kind != finding.KindPuppet {
 		t.Fatalf("want a new stale finding, got %+v", fs)
 	}
-	if diff := cmp.Diff(sortedHosts([]string{puppetHostA, puppetHostB}), hostsOf(stale)); diff != "" {
+	if diff := cmp.Diff(puppetSortedHosts([]string{puppetHostA, puppetHostB}), puppetHostsOf(stale)); diff != "" {
 		t.Errorf("stale hosts (-want +got):\n%s", diff)
 	}
 	if !strings.Contains(stale.Details, "puppet agent disabled: T123456") {
@@ -692,11 +699,11 @@ func TestPuppetStaleHosts(t *testing.T) {
 
 	// B runs again (still failing): it is no longer stale.
 	h.run(puppetHostB, "service_failure_b", h.now)
-	stale, ok = byKey(h.report(), PuppetStaleKey)
+	stale, ok = puppetByKey(h.report(), PuppetStaleKey)
 	if !ok || stale.Status != finding.StatusKnown {
 		t.Fatalf("stale finding after B ran: %+v", stale)
 	}
-	if diff := cmp.Diff([]string{puppetHostA}, hostsOf(stale)); diff != "" {
+	if diff := cmp.Diff([]string{puppetHostA}, puppetHostsOf(stale)); diff != "" {
 		t.Errorf("stale hosts (-want +got):\n%s", diff)
 	}
 	hosts, _ := h.p.Hosts(h.ctx)
@@ -708,11 +715,11 @@ func TestPuppetStaleHosts(t *testing.T) {
 
 	// A runs: resolved, once.
 	h.run(puppetHostA, "success", h.now.Add(time.Minute))
-	stale, ok = byKey(h.report(), PuppetStaleKey)
+	stale, ok = puppetByKey(h.report(), PuppetStaleKey)
 	if !ok || stale.Status != finding.StatusResolved {
 		t.Fatalf("stale finding should resolve: %+v", stale)
 	}
-	if _, ok := byKey(h.pending(), PuppetStaleKey); ok {
+	if _, ok := puppetByKey(h.pending(), PuppetStaleKey); ok {
 		t.Fatal("stale resolution reported twice")
 	}
 
@@ -720,18 +727,18 @@ func TestPuppetStaleHosts(t *testing.T) {
 	// which resolves its nginx cause.
 	h.now = h.now.Add(3 * time.Hour)
 	h.run(puppetHostA, "success", h.now)
-	stale, ok = byKey(h.report(), PuppetStaleKey)
-	if !ok || stale.Status != finding.StatusRegressed || !slices.Equal(hostsOf(stale), []string{puppetHostB}) {
+	stale, ok = puppetByKey(h.report(), PuppetStaleKey)
+	if !ok || stale.Status != finding.StatusRegressed || !slices.Equal(puppetHostsOf(stale), []string{puppetHostB}) {
 		t.Fatalf("B stale: %+v", stale)
 	}
 	h.now = h.now.Add(8 * 24 * time.Hour)
 	h.run(puppetHostA, "success", h.now) // A keeps running
 	fs = h.report()
-	nginx, ok := byTitle(fs, "Puppet: Service[nginx] failed to start")
+	nginx, ok := puppetByTitle(fs, "Puppet: Service[nginx] failed to start")
 	if !ok || nginx.Status != finding.StatusResolved {
 		t.Errorf("forgetting B should resolve its cause: %+v", fs)
 	}
-	if f, ok := byKey(fs, PuppetStaleKey); !ok || f.Status != finding.StatusResolved {
+	if f, ok := puppetByKey(fs, PuppetStaleKey); !ok || f.Status != finding.StatusResolved {
 		t.Errorf("forgetting B should resolve the stale finding: %+v", fs)
 	}
 	hosts, _ = h.p.Hosts(h.ctx)
@@ -767,7 +774,7 @@ func TestPuppetReportedPendingOutcome(t *testing.T) {
 func TestPuppetRedaction(t *testing.T) {
 	h := newPuppetHarness(t)
 	red := strings.NewReplacer("profile", "[redacted]")
-	h.p.opts.Redactor = redactFunc(red.Replace)
+	h.p.opts.Redactor = puppetRedactFunc(red.Replace)
 	h.run(puppetHostA, "missing_hiera", puppetT0)
 	h.run(puppetHostA, "agent_disabled", puppetT0.Add(time.Minute))
 	fs := h.pending()
@@ -785,9 +792,9 @@ func TestPuppetRedaction(t *testing.T) {
 	}
 }
 
-type redactFunc func(string) string
+type puppetRedactFunc func(string) string
 
-func (f redactFunc) String(s string) string { return f(s) }
+func (f puppetRedactFunc) String(s string) string { return f(s) }
 
 func TestPuppetOptionsValidation(t *testing.T) {
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "x.db"))
@@ -810,5 +817,36 @@ func BenchmarkPuppetClassify(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		l := lines[i%len(lines)]
 		classifyPuppet(puppetHostA, l.level, l.msg)
+	}
+}
+
+// TestPuppetRunLevelErrorsDoNotFlap: errors logged before the apply phase
+// (facter, unknown agent errors) belong to the run that follows them; they
+// do not recover at that run's end, only when a run no longer logs them.
+func TestPuppetRunLevelErrorsDoNotFlap(t *testing.T) {
+	h := newPuppetHarness(t)
+	run := func(start time.Time, facterError bool) {
+		var evs []event.Event
+		if facterError {
+			evs = append(evs, event.Event{Timestamp: start, Host: "h1", Program: "puppet-agent", Level: "ERR",
+				Message: "(Facter) Permission denied @ rb_sysopen - /proc/1/environ"})
+		}
+		evs = append(evs, event.Event{Timestamp: start.Add(45 * time.Second), Host: "h1", Program: "puppet-agent", Level: "NOTICE",
+			Message: "Applied catalog in 2.10 seconds"})
+		h.observe(evs)
+	}
+	for i := range 3 {
+		run(puppetT0.Add(time.Duration(i)*30*time.Minute), true)
+		fs := h.report()
+		if i == 0 && (len(fs) != 1 || fs[0].Title != "Puppet: Facter: Permission denied @ rb_sysopen - /proc/<N>/environ") {
+			t.Fatalf("run %d: %+v", i, fs)
+		}
+		if len(fs) != 1 || fs[0].Status == finding.StatusResolved || len(fs[0].Facets["host"]) != 1 {
+			t.Fatalf("run %d: the cause flapped: %+v", i, fs)
+		}
+	}
+	run(puppetT0.Add(90*time.Minute), false)
+	if fs := h.report(); len(fs) != 1 || fs[0].Status != finding.StatusResolved {
+		t.Fatalf("a run without the error: %+v", fs)
 	}
 }

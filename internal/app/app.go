@@ -5,6 +5,7 @@ package app
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,7 @@ import (
 	"github.com/wikimedia/sheriff/internal/miner"
 	"github.com/wikimedia/sheriff/internal/pipeline"
 	"github.com/wikimedia/sheriff/internal/redact"
+	"github.com/wikimedia/sheriff/internal/spike"
 	"github.com/wikimedia/sheriff/internal/store"
 	"github.com/wikimedia/sheriff/internal/tracker"
 	"github.com/wikimedia/sheriff/rules"
@@ -48,12 +50,13 @@ type Service struct {
 	DryRun   bool // tasks go to the outbox, not Phabricator
 	Drift    *driftrun.Runner
 
-	grouper   *pipeline.MinerGrouper
+	grouper *pipeline.MinerGrouper
+	spikes  *spike.Detector
 	// announceLine sends one informational line to IRC (nil without a bot).
 	announceLine func(ctx context.Context, line string)
-	ingesters []*pipeline.Ingester
-	reporter  *pipeline.Reporter
-	closers   []func() error
+	ingesters    []*pipeline.Ingester
+	reporter     *pipeline.Reporter
+	closers      []func() error
 }
 
 // New opens the state and builds every part from cfg. Nothing runs yet.
@@ -99,6 +102,23 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Service, e
 		Health: s.Health, Metrics: s.Metrics, Log: log, Interval: interval,
 		Backoff: backoff.Policy{Base: time.Second, Max: 5 * time.Minute}, Ingested: trigger,
 	})
+	if cfg.Puppet != nil {
+		in, check, err := s.puppet(ctx, trigger)
+		if err != nil {
+			return nil, err
+		}
+		s.ingesters = append(s.ingesters, in)
+		sources = append(sources, check)
+	}
+	if !cfg.Spikes.Disabled {
+		sp := cfg.Spikes
+		s.spikes, err = spike.New(ctx, db, s.Tracker, spike.Options{Window: sp.Window.D(), History: sp.History, Sigma: sp.Sigma,
+			MinCount: sp.MinCount, Ratio: sp.Ratio, StopAfter: sp.StopAfter, MinKnown: sp.MinKnown}, log)
+		if err != nil {
+			return nil, fmt.Errorf("spikes: %w", err)
+		}
+		sources = append(sources, s.spikes)
+	}
 	if cfg.Drift != nil {
 		d := cfg.Drift
 		s.Drift, err = driftrun.New(ctx, db, driftrun.Options{
@@ -252,6 +272,45 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	return errors.Join(errs...)
 }
 
+// puppet builds the puppet check: a second logstash watcher, over the
+// puppet agent's syslog events, feeding per-host state instead of signatures.
+func (s *Service) puppet(ctx context.Context, trigger chan<- struct{}) (*pipeline.Ingester, *checks.Puppet, error) {
+	cfg, l := s.Config.Puppet, s.Config.Logstash
+	password, err := config.Secret(l.PasswordEnv, l.PasswordFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("logstash password: %w", err)
+	}
+	index := cfg.Index
+	if index == "" {
+		index = l.Index
+	}
+	query := []byte(cfg.Query)
+	if len(query) == 0 {
+		q, _ := json.Marshal(map[string]any{"terms": map[string]any{"program": cfg.Programs}})
+		query = q
+	}
+	start := time.Now().Add(-time.Hour)
+	if l.Start != "" {
+		if start, err = config.ParseStart(l.Start, time.Now()); err != nil {
+			return nil, nil, err
+		}
+	}
+	src, err := checks.NewLogstash(ctx, s.DB, checks.LogstashConfig{
+		Name: "puppet", URLs: l.URLs, Index: index, Query: query, Username: l.Username, Password: password,
+		BatchSize: l.BatchSize, Lag: l.Lag.D(), TieBreaker: l.TieBreaker, Start: start,
+	}, s.Log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("puppet source: %w", err)
+	}
+	check, err := checks.NewPuppet(ctx, s.DB, checks.PuppetOptions{StaleAfter: cfg.StaleAfter.D(), ForgetAfter: cfg.ForgetAfter.D(),
+		RunSlack: cfg.RunSlack.D(), Programs: cfg.Programs, Redactor: s.Redactor}, s.Log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("puppet: %w", err)
+	}
+	return &pipeline.Ingester{DB: s.DB, Source: src, Check: check, Tracker: s.Tracker, Health: s.Health, Metrics: s.Metrics,
+		Log: s.Log, Interval: l.PollInterval.D(), Backoff: backoff.Policy{Base: time.Second, Max: 5 * time.Minute}, Ingested: trigger}, check, nil
+}
+
 // driftDone records a finished drift run in health and metrics, and tells
 // IRC when a bot is configured.
 func (s *Service) driftDone(ctx context.Context, rec *driftrun.RunRecord) {
@@ -278,6 +337,14 @@ func (s *Service) refreshMetrics(ctx context.Context) error {
 		if st.Evictions > evicted {
 			s.Metrics.MinerEvictions.Add(float64(st.Evictions - evicted))
 			evicted = st.Evictions
+		}
+		// Rate buckets older than the spike detector's horizon are never read again.
+		if s.spikes != nil {
+			o := s.spikes.Options()
+			keep := time.Duration(o.History+o.StopAfter+2) * o.Window
+			if err := s.Tracker.PruneBuckets(ctx, time.Now().Add(-keep)); err != nil && ctx.Err() == nil {
+				s.Log.Warn("prune rate buckets", "err", err)
+			}
 		}
 		if err := backoff.Sleep(ctx, 15*time.Second); err != nil {
 			return err

@@ -150,20 +150,24 @@ type Drift struct {
 
 // Puppet configures the puppet failure check (events from the same logstash).
 type Puppet struct {
-	Index      string   `yaml:"index"`
-	Query      JSON     `yaml:"query"`
-	Programs   []string `yaml:"programs"`
-	HostField  string   `yaml:"host_field"`
-	StaleAfter Duration `yaml:"stale_after"`
+	Index       string   `yaml:"index"`
+	Query       JSON     `yaml:"query"`
+	Programs    []string `yaml:"programs"`
+	StaleAfter  Duration `yaml:"stale_after"`
+	ForgetAfter Duration `yaml:"forget_after"`
+	RunSlack    Duration `yaml:"run_slack"`
 }
 
 // Spikes configures rate-jump detection on known signatures.
 type Spikes struct {
-	Disabled bool     `yaml:"disabled"`
-	Window   Duration `yaml:"window"`
-	History  int      `yaml:"history"`
-	Sigma    float64  `yaml:"sigma"`
-	MinCount int      `yaml:"min_count"`
+	Disabled  bool     `yaml:"disabled"`
+	Window    Duration `yaml:"window"`
+	History   int      `yaml:"history"`
+	Sigma     float64  `yaml:"sigma"`
+	MinCount  int      `yaml:"min_count"`
+	Ratio     float64  `yaml:"ratio"`
+	StopAfter int      `yaml:"stop_after"`
+	MinKnown  int      `yaml:"min_known"`
 }
 
 // Default returns the configuration used with no config file: the bundled
@@ -265,7 +269,6 @@ func (c *Config) applyDefaults() {
 		def(&d.ReportsDir, filepath.Join(c.DataDir, "reports"))
 	}
 	if pp := c.Puppet; pp != nil {
-		def(&pp.HostField, "host")
 		if len(pp.Programs) == 0 {
 			pp.Programs = []string{"puppet-agent", "puppet"}
 		}
@@ -327,6 +330,9 @@ func (c *Config) validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("log_level", "want debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if c.Puppet != nil && c.Logstash == nil {
+		bad("puppet", "the puppet check reads from logstash: configure logstash too")
 	}
 	if c.Sample != "" && c.Logstash != nil {
 		bad("sample", "sample and logstash are mutually exclusive")

@@ -425,6 +425,18 @@ func (f *Filer) update(ctx context.Context, it *item, m *Mapping, tasks map[int]
 		m.ReportedFacets = facetValues(it.f.Facets)
 		return it.result(ActionUnchanged, m), false, f.putMapping(ctx, f.db, m)
 	}
+	if it.f.Status == finding.StatusResolved {
+		// The check saw the problem go away (all puppet hosts recovered, a
+		// drift finding fixed): say so once on the task, even though no
+		// new occurrence came with it. Closing is left to a human.
+		if !isOpen(m.Status) {
+			return it.result(ActionUnchanged, m), false, nil
+		}
+		if err := f.comment(ctx, it, m, resolvedComment(&it.f), ""); err != nil {
+			return Result{}, false, err
+		}
+		return it.result(ActionCommented, m), false, nil
+	}
 	if it.f.Count <= m.ReportedCount {
 		return it.result(ActionUnchanged, m), false, nil
 	}
@@ -484,6 +496,17 @@ func (f *Filer) updateMember(ctx context.Context, it *item, m *Mapping, tasks ma
 		return Result{}, false, err
 	}
 	return Result{}, true, nil
+}
+
+// resolvedComment tells a task that its problem went away.
+func resolvedComment(f *finding.Finding) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "sheriff: this problem looks resolved: not seen since %s.", fmtTS(f.LastSeen))
+	if f.Details != "" {
+		b.WriteString("\n\n" + f.Details)
+	}
+	b.WriteString("\n\nsheriff leaves closing the task to a human; if it comes back, sheriff will say so here.")
+	return b.String()
 }
 
 // comment posts text (and optionally a status) with an intent around it and

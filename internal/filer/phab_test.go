@@ -589,3 +589,27 @@ func TestDryRunAndPhabricatorMappingsAreSeparate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestResolvedFindingCommentsWithoutNewEvents(t *testing.T) {
+	e := newEnv(t)
+	f := e.filer("a")
+	fd := finding.Finding{Kind: finding.KindPuppet, Key: "aaaaaaaabbbbbbbb", Title: "Puppet: Service[nginx] failed to start",
+		Status: finding.StatusNew, FirstSeen: e.clk.Now(), LastSeen: e.clk.Now(), Count: 2,
+		Facets: map[string]finding.Facet{"host": {"deployment-web01": 1, "deployment-web02": 1}}}
+	if rs := e.sync(f, fd); rs[0].Action != ActionCreated {
+		t.Fatalf("create: %+v", rs)
+	}
+	e.clk.Advance(time.Hour)
+	fd.Status, fd.Details = finding.StatusResolved, "All 2 hosts have had a clean run."
+	if rs := e.sync(f, fd); rs[0].Action != ActionCommented {
+		t.Fatalf("resolved: %+v", rs)
+	}
+	tk, _ := e.srv.Task(1)
+	cs := e.botComments(tk)
+	if len(cs) != 1 || !strings.Contains(cs[0], "looks resolved") || !strings.Contains(cs[0], "All 2 hosts") {
+		t.Fatalf("comments %q", cs)
+	}
+	if !isOpen(tk.Status) {
+		t.Errorf("sheriff closed the task itself: %s", tk.Status)
+	}
+}

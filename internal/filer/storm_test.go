@@ -46,3 +46,4 @@ func TestStormMembersUsesEventTime(t *testing.T) {
 		})
 	}
 }
+

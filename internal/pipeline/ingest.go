@@ -52,9 +52,12 @@ type Ingester struct {
 	Tracker  *tracker.Tracker
 	Redactor *redact.Redactor
 	Generic  Grouper // optional; without it untemplated events are fingerprinted like MediaWiki ones
-	Health   *health.Registry
-	Metrics  *metrics.Metrics
-	Log      *slog.Logger
+	// Check, when set, consumes the events instead of signature grouping
+	// (the puppet check keeps per-host state).
+	Check   Check
+	Health  *health.Registry
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
 	// Interval is the wait between polls when the source has nothing more.
 	Interval time.Duration
 	Backoff  backoff.Policy
@@ -133,6 +136,9 @@ func (in *Ingester) Step(ctx context.Context) (BatchStats, error) {
 		return BatchStats{}, fmt.Errorf("poll %s: %w", name, err)
 	}
 	st := BatchStats{Events: len(b.Events), Malformed: b.Malformed, More: b.More}
+	if in.Check != nil {
+		return st, in.observe(ctx, b, st)
+	}
 	ignored := map[string]int64{}
 	occ := map[string]*tracker.Occurrences{}
 	var order []*tracker.Occurrences
@@ -242,6 +248,35 @@ func (in *Ingester) group(ev *event.Event, d rules.Decision, occ map[string]*tra
 		*order = append(*order, o)
 	}
 	return o
+}
+
+// observe hands a batch to the Check, atomically with the source's cursor.
+func (in *Ingester) observe(ctx context.Context, b checks.Batch, st BatchStats) error {
+	name := in.Source.Name()
+	err := in.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if err := in.Check.Observe(ctx, tx, b.Events, time.Now()); err != nil {
+			return err
+		}
+		if err := in.Tracker.AddCounter(ctx, tx, "malformed:"+name, int64(b.Malformed)); err != nil {
+			return err
+		}
+		return in.Source.Commit(ctx, tx, b)
+	})
+	if err != nil {
+		return fmt.Errorf("record batch of %s: %w", name, err)
+	}
+	in.Metrics.Events.WithLabelValues(name).Add(float64(len(b.Events)))
+	in.Metrics.Malformed.WithLabelValues(name).Add(float64(b.Malformed))
+	if len(b.Events) > 0 {
+		in.Log.Info("batch observed", "source", name, "events", len(b.Events))
+		if in.Ingested != nil {
+			select {
+			case in.Ingested <- struct{}{}:
+			default:
+			}
+		}
+	}
+	return nil
 }
 
 // resolveGeneric re-keys mined occurrences by their surviving ids: a merge

@@ -159,7 +159,7 @@ func (r *Reporter) reportSource(ctx context.Context, src FindingSource) ([]filer
 		if rerr := src.Reported(ctx, f, res); rerr != nil {
 			return results, rerr
 		}
-		if r.Notifier != nil && (announce(res) || f.Status == finding.StatusResolved) {
+		if r.Notifier != nil && announceSource(f, res) {
 			if nerr := r.Notifier.Announce(ctx, f, res.URL); nerr != nil {
 				r.Log.Warn("announce failed", "finding", f.Key, "err", nerr)
 			}
@@ -229,6 +229,17 @@ func (r *Reporter) report(ctx context.Context, sigs []tracker.Signature) ([]file
 		return results, fmt.Errorf("filer: %w", err)
 	}
 	return results, nil
+}
+
+// announceSource reports whether a finding from another check deserves an
+// IRC line: anything announce accepts, a resolution, and every new episode
+// of a spike (spikes comment on their task rather than create one).
+func announceSource(f finding.Finding, res filer.Result) bool {
+	if res.Silenced {
+		return false
+	}
+	return announce(res) || f.Status == finding.StatusResolved ||
+		(f.Kind == finding.KindSpike && res.Action == filer.ActionCommented)
 }
 
 func key(k finding.Kind, id string) string { return string(k) + "/" + id }

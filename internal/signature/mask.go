@@ -242,6 +242,14 @@ func (m *masker) word(i int) int {
 				return b
 			}
 		}
+		if (next == ' ' || next == ':') && (start == 0 || introBoundary(s[start-1])) {
+			if fl := introducer(w); fl != 0 {
+				if vs, ve := introValue(s, i, fl); ve > 0 {
+					m.replace(vs, ve, PhVal)
+					return ve
+				}
+			}
+		}
 		return i
 	}
 

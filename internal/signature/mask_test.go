@@ -127,3 +127,100 @@ func TestStripPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestMaskUnquotedValues covers values MediaWiki interpolates without quotes,
+// recognised by the noun that introduces them (intro.go), and the English
+// and code around them that must survive.
+func TestMaskUnquotedValues(t *testing.T) {
+	masked := []struct{ name, in, want string }{
+		{"username", "Invalid username: Example", "Invalid username: {val}"},
+		{"username with staff suffix", "Invalid username: Jdoe (WMF)", "Invalid username: {val}"},
+		{"username non-ASCII", "Invalid username: Zoë", "Invalid username: {val}"},
+		{"username with digits", "Invalid username: Beta-tester-42", "Invalid username: {val}"},
+		{"username with spaces", "Invalid username: Jimmy Wales", "Invalid username: {val}"},
+		{"username is an IP", "Invalid username: 172.16.4.188", "Invalid username: {val}"},
+		{"temporary account", "Invalid username: ~2026-12345-67", "Invalid username: {val}"},
+		{"username then sentence end", "Invalid username: Foo. Aborting", "Invalid username: {val}. Aborting"},
+		{"user before email", "Failed to decrypt secret for user Zoë (user12@example.org)", "Failed to decrypt secret for user {val} ({email})"},
+		{"user with suffix before email", "Failed to decrypt secret for user Jdoe (WMF) (user3@example.org)", "Failed to decrypt secret for user {val} ({email})"},
+		{"user capitalised words", "for user Jimmy Wales (x@example.org)", "for user {val} ({email})"},
+		{"user at sentence start", "User Example is blocked", "User {val} is blocked"},
+		{"page special", "got page Special:RecentChanges in namespace 9", "got page {val} in namespace {num}"},
+		{"page underscores", "got page Main_Page in namespace 0", "got page {val} in namespace {num}"},
+		{"page subpage", "got page User:Example/sandbox in namespace 2", "got page {val} in namespace {num}"},
+		{"page file", "got page File:Wikipedia-logo-v2.svg in namespace 6", "got page {val} in namespace {num}"},
+		{"page wikibase item", "got page Q42 in namespace 0", "got page {val} in namespace {num}"},
+		{"page non-ASCII", "got page Talk:Zürich in namespace 1", "got page {val} in namespace {num}"},
+		{"page with spaces", "got page Main Page in namespace 0", "got page {val} in namespace {num}"},
+		{"page disambiguation", "Cannot render page Mercury (planet) now", "Cannot render page {val} now"},
+		{"page in parentheses", "(page Foo)", "(page {val})"},
+		{"title colon", "Bad title: Talk:Foo, giving up", "Bad title: {val}, giving up"},
+		{"php 7 undefined index", "PHP Notice: Undefined index: pageids in /srv/mediawiki/php-1.47.0-wmf.16/extensions/UniversalLanguageSelector/includes/Hooks.php on line 123",
+			"PHP Notice: Undefined index: {val} in {path}/extensions/UniversalLanguageSelector/includes/Hooks.php on line {num}"},
+		{"undefined index at end", "Undefined index: query", "Undefined index: {val}"},
+		{"undefined property", "PHP Warning: Undefined property: stdClass::$targetTitle", "PHP Warning: Undefined property: stdClass::${val}"},
+		{"undefined property with location", "Undefined property: stdClass::$sourceLanguage in /srv/mediawiki/php-1.47.0-wmf.16/x.php on line 5",
+			"Undefined property: stdClass::${val} in {path}/x.php on line {num}"},
+		{"cache key", "Memcached error for key enwiki:page-recent-delete:ab on server", "Memcached error for key {val} on server"},
+		{"wiki id", "No LoadBalancer for wiki en_rtlwiki.", "No LoadBalancer for wiki {val}."},
+		{"database id", "Cannot select database dewiktionary on db1234", "Cannot select database {val} on db{num}"},
+	}
+	for _, tt := range masked {
+		t.Run("mask/"+tt.name, func(t *testing.T) { checkMask(t, tt.in, tt.want) })
+	}
+
+	kept := []struct{ name, in, want string }{
+		{"member function", "Call to a member function getId() on null", ""},
+		{"headers already sent", "PHP Warning: Cannot modify header information - headers already sent by (output started at /srv/mediawiki/php-1.47.0-wmf.16/includes/OutputHandler.php:123)",
+			"PHP Warning: Cannot modify header information - headers already sent by (output started at {path}/includes/OutputHandler.php:{num})"},
+		{"page namespace and page id", "Unexpected page namespace 4 for page id 1234; expected one of 0, 2, 4",
+			"Unexpected page namespace {num} for page id {num}; expected one of {num}, {num}, {num}"},
+		{"class names", "Multiple sessions for this request tied for top priority: CentralAuthSessionProvider, BotPasswordSessionProvider", ""},
+		{"static method", "Call to undefined method MediaWiki\\Linker\\LinkRenderer::makeBrokenLink()", ""},
+		{"qualified class", "Use of Title::getText was deprecated; User::newFromName too", ""},
+		{"english after user", "the user is blocked and the page does not exist", ""},
+		{"user ID", "no user ID for this page ID", ""},
+		{"lowercase after username colon", "Invalid username: contains illegal characters", ""},
+		{"sql keywords", "Query: UPDATE  page SET page_touched = 1 WHERE page_id = 2",
+			"Query: UPDATE  page SET page_touched = {num} WHERE page_id = {num}"},
+		{"sql join", "SELECT * FROM user JOIN page ON page_id = user_id", ""},
+		{"sql backquoted", "FROM `page` WHERE page_title = 'X'", "FROM `page` WHERE page_title = {quoted}"},
+		{"quoted value keeps its placeholder", `Undefined array key "foo"`, `Undefined array key {quoted}`},
+		{"quoted user", "for user 'Foo' now", "for user {quoted} now"},
+		{"psr-3 placeholder after introducer", "Failed to decrypt secret for user {user} ({email})", ""},
+		{"number after page", "for page 1234", "for page {num}"},
+		{"wikibase entity", "Failed to load entity Q42 from revision 123", "Failed to load entity Q{num} from revision {num}"},
+		{"undefined index without colon", "Undefined index in ApiMain", ""},
+		{"typed property", "Typed property Foo::$bar must not be accessed before initialization", ""},
+		{"variable and namespace", "$user Foo and Foo\\User Bar and ->page Baz", ""},
+		{"query value", "/w/index.php?title=Foo&action=edit", "/w/index.php?title={val}&action={val}"},
+		{"no value after introducer", "key exists; primary key violation; title", ""},
+		{"database without a wiki id", "Cannot access the database: Can't connect to MySQL server on '10.0.0.1' (110)",
+			"Cannot access the database: Can't connect to MySQL server on {quoted} ({num})"},
+		{"wiki words", "wiki page farm and wiki mediawiki", "wiki page farm and wiki mediawiki"},
+		{"lua module", "Lua error in Module:Citation at line 42", "Lua error in Module:Citation at line {num}"},
+		{"file path", "Could not open file extensions/Foo/skin.json", ""},
+		{"suffix is not a number", "user Foo (110)", "user {val} ({num})"},
+		{"suffix is not a phrase", "user Foo (HTTP 502)", "user {val} (HTTP {num})"},
+	}
+	for _, tt := range kept {
+		want := tt.want
+		if want == "" {
+			want = tt.in
+		}
+		t.Run("keep/"+tt.name, func(t *testing.T) { checkMask(t, tt.in, want) })
+	}
+}
+
+// checkMask checks Mask(in) == want and that masking the result again
+// changes nothing: rules and the fingerprint command may see either form.
+func checkMask(t *testing.T, in, want string) {
+	t.Helper()
+	got := string(Mask(nil, in))
+	if got != want {
+		t.Errorf("Mask(%q)\n got %q\nwant %q", in, got, want)
+	}
+	if again := string(Mask(nil, got)); again != got {
+		t.Errorf("Mask is not idempotent on %q: %q", got, again)
+	}
+}
