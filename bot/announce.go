@@ -90,6 +90,9 @@ func (b *Bot) deliver(ctx context.Context) error {
 	if !reg || !b.inChannel(ch) {
 		return nil
 	}
+	// Read the clock before the queue: a row queued after this instant
+	// must not be taken for part of a burst whose window has passed.
+	now := b.now()
 	rows, err := b.q.pending(ctx, 200)
 	if err != nil {
 		return err
@@ -103,7 +106,6 @@ func (b *Bot) deliver(ctx context.Context) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	now := b.now()
 	if now.Sub(rows[0].Created) < b.cfg.BurstWindow {
 		return nil // let the burst gather
 	}

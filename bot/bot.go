@@ -356,17 +356,11 @@ func (b *Bot) Run(ctx context.Context) error {
 func (b *Bot) registerHandlers() {
 	h := b.client.Handlers
 	h.Add(girc.INITIALIZED, func(c *girc.Client, _ girc.Event) {
+		// Per-connection state is reset on DISCONNECTED, not here: girc
+		// runs this handler concurrently with the first server events.
 		if b.runCtx != nil && b.runCtx.Err() != nil {
 			c.Close() // Run was cancelled while we were dialling
-			return
 		}
-		b.mu.Lock()
-		b.gen++
-		b.nickTry = 0
-		b.account = ""
-		b.namesDone = map[string]bool{}
-		b.topics = map[string]string{}
-		b.mu.Unlock()
 	})
 	setTopic := func(channel, topic string) {
 		b.mu.Lock()
@@ -412,6 +406,11 @@ func (b *Bot) registerHandlers() {
 		}
 		b.registered = false
 		b.connSince = time.Time{}
+		b.gen++
+		b.nickTry = 0
+		b.account = ""
+		b.namesDone = map[string]bool{}
+		b.topics = map[string]string{}
 		for tok, ch := range b.pongs {
 			close(ch) // wake waiters: the confirmation will never come
 			delete(b.pongs, tok)
@@ -448,6 +447,9 @@ func (b *Bot) registerHandlers() {
 			b.log.Warn("irc kicked", "channel", e.Params[0], "by", sourceNick(e), "reason", Clean(e.Last()))
 			b.setErr("kicked from " + e.Params[0])
 			ch := e.Params[0]
+			b.mu.Lock()
+			delete(b.namesDone, girc.ToRFC1459(ch))
+			b.mu.Unlock()
 			time.AfterFunc(b.cfg.ReconnectMin, func() {
 				if b.isConfigured(ch) {
 					c.Cmd.Join(ch)

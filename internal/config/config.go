@@ -89,7 +89,7 @@ type Phabricator struct {
 	FileDrift          bool     `yaml:"file_drift"`
 }
 
-// IRC configures the bot.
+// IRC configures the bot; keys mirror bot.Config, where defaults live.
 type IRC struct {
 	Server           string   `yaml:"server"`
 	Port             int      `yaml:"port"`
@@ -104,36 +104,41 @@ type IRC struct {
 	Channels         []string `yaml:"channels"`
 	Admins           []string `yaml:"admins"`
 	AllowOps         bool     `yaml:"allow_ops"`
-	AnnounceInterval Duration `yaml:"announce_interval"`
+	AnnounceRate     int      `yaml:"announce_rate"`
 	BurstWindow      Duration `yaml:"burst_window"`
 	EscalateAfter    Duration `yaml:"escalate_after"`
-	Topic            bool     `yaml:"topic"`
+	TopicSegment     bool     `yaml:"topic_segment"`
+	Link             string   `yaml:"link"`
+	ReconnectMin     Duration `yaml:"reconnect_min"`
+	ReconnectMax     Duration `yaml:"reconnect_max"`
 	Rota             Rota     `yaml:"rota"`
 }
 
-// Rota is the on-duty rotation.
+// Rota is the on-duty rotation; keys mirror rota.Config.
 type Rota struct {
-	People    []Person   `yaml:"people"`
-	Start     string     `yaml:"start"`
-	Length    Duration   `yaml:"length"`
-	Handoff   string     `yaml:"handoff"` // "Monday 09:00"
-	TimeZone  string     `yaml:"timezone"`
-	Overrides []Override `yaml:"overrides"`
+	People      []Person   `yaml:"people"`
+	Start       string     `yaml:"start"`
+	Days        int        `yaml:"days"`
+	HandoffDay  string     `yaml:"handoff_day"`
+	HandoffTime string     `yaml:"handoff_time"`
+	TimeZone    string     `yaml:"timezone"`
+	Overrides   []Override `yaml:"overrides"`
 }
 
 // Person is one member of the rota.
 type Person struct {
 	Nick    string `yaml:"nick"`
 	Account string `yaml:"account"`
-	Phab    string `yaml:"phabricator"`
+	Phab    string `yaml:"phab"`
 }
 
-// Override puts someone on duty for a date range (inclusive).
+// Override puts someone on duty from From to To (dates inclusive, or
+// "YYYY-MM-DD HH:MM" date-times).
 type Override struct {
-	From   string `yaml:"from"`
-	To     string `yaml:"to"`
-	Nick   string `yaml:"nick"`
-	Reason string `yaml:"reason"`
+	From string `yaml:"from"`
+	To   string `yaml:"to"`
+	Nick string `yaml:"nick"`
+	Note string `yaml:"note"`
 }
 
 // Drift configures the scheduled drift check.
@@ -248,21 +253,7 @@ func (c *Config) applyDefaults() {
 	}
 	if irc := c.IRC; irc != nil {
 		def(&irc.Nick, "sheriff")
-		def(&irc.User, irc.Nick)
-		def(&irc.Name, "Beta Cluster sheriff")
 		def(&irc.SASLPasswordEnv, "SHERIFF_IRC_PASSWORD")
-		if irc.Port == 0 {
-			irc.Port = 6667
-			if irc.TLS {
-				irc.Port = 6697
-			}
-		}
-		defD(&irc.AnnounceInterval, 2*time.Second)
-		defD(&irc.BurstWindow, 30*time.Second)
-		defD(&irc.EscalateAfter, time.Hour)
-		defD(&irc.Rota.Length, 7*24*time.Hour)
-		def(&irc.Rota.Handoff, "Monday 09:00")
-		def(&irc.Rota.TimeZone, "UTC")
 	}
 	if d := c.Drift; d != nil {
 		def(&d.Schedule, "0 3 * * *")
@@ -391,7 +382,7 @@ func (c *Config) validate() error {
 				bad(fmt.Sprintf("irc.channels[%d]", i), "channel names start with #, got %q", ch)
 			}
 		}
-		if irc.Port < 1 || irc.Port > 65535 {
+		if irc.Port < 0 || irc.Port > 65535 {
 			bad("irc.port", "want 1 to 65535")
 		}
 	}

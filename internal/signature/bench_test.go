@@ -155,6 +155,9 @@ var (
 		re   *regexp.Regexp
 		repl string
 	}{
+		// unquoted values after an introducer (a rough equivalent of intro.go)
+		{regexp.MustCompile(`(^|[\s(\[,;])((?:[Uu]ser(?:name)?|[Pp]age|[Tt]itle)(?: |: ))([\p{Lu}~\d][^\s(]*(?: \p{Lu}[^\s(]*)*(?: \([A-Za-z-]+\))?)`), "${1}${2}{val}"},
+		{regexp.MustCompile(`\b((?:index|property): (?:\w+::\$)?)([\w-]+)`), "${1}{val}"},
 		{regexp.MustCompile(`/srv/mediawiki(?:-staging)?/(?:php-[^/\s]+/)?`), "{path}/"},
 		{regexp.MustCompile(`(?i)(https?://)[^/?#\s"'<>\\),\]]+`), "${1}{host}"},
 		{regexp.MustCompile(`([?&][\w.%\[\]-]+=)[^&#\s"'<>]+`), "${1}{val}"},

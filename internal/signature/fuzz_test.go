@@ -15,6 +15,9 @@ func FuzzMask(f *testing.F) {
 		"https://user:pw@en.wikipedia.org/w/index.php?title=Foo&action=edit&oldid=1#x",
 		"Größe \xff\xfe 1.47.0-wmf.16 db1171 Q42 2026-11-21T06:00:32.970Z",
 		"a@b.c.d@e.f 'x 'y 'z \"",
+		"Invalid username: Jdoe (WMF) (a@b.org); for user Zoë Ünï (x) got page Talk:Foo_(bar) in namespace 1",
+		"Undefined index: a b c in /x on line 2 Undefined property: stdClass::$ user: ~1 key k:v wiki en_rtlwiki.",
+		"user user: username:  page (page ((WMF) title: {val} property: A::${x} index: ",
 	} {
 		f.Add(s)
 	}

@@ -19,6 +19,7 @@ var (
 	genWikis    = []string{"enwiki", "dewiki", "commonswiki", "wikidatawiki", "simplewiki", "metawiki", "frwiktionary", "loginwiki"}
 	genHosts    = []string{"deployment-mediawiki11", "deployment-mediawiki12", "deployment-jobrunner04", "deployment-snapshot01", "deployment-parsoid14"}
 	genVersions = []string{"1.47.0-wmf.16", "1.47.0-wmf.17"}
+	genUsers    = []string{"Example", "Jdoe (WMF)", "Zoë", "Beta-tester-42", "Jimmy Wales", "172.16.4.188", "~2026-12345-67"}
 	genTitles   = []string{"Albert_Einstein", "Special:Search", "Main_Page", "User:Foo/sandbox", "Q42", "Talk:Zürich", "File:Ünïcødé.jpg"}
 )
 
@@ -140,6 +141,29 @@ func genKinds() []genKind {
 		{channel: "mail", msg: same(func(r *rand.Rand, root string) string {
 			return fmt.Sprintf("Error sending mail to user%d@example.org via https://%s/w/api.php?action=emailuser&target=User%d&token=%x: SMTP 451", r.IntN(1000), genWikis[r.IntN(len(genWikis))]+".beta.wmcloud.org", r.IntN(100), r.Uint64())
 		})},
+		// Values MediaWiki interpolates without quotes (intro.go).
+		{channel: "exception", class: "InvalidArgumentException", msg: func(r *rand.Rand, root string) (string, string) {
+			m := "Invalid username: " + genUsers[r.IntN(len(genUsers))]
+			return m, "InvalidArgumentException: " + m
+		}, trace: []string{
+			"{root}/includes/user/UserIdentityValue.php(61): MediaWiki\\User\\UserIdentityValue->__construct(int, string)",
+			"{root}/extensions/CentralAuth/includes/CentralAuthUser.php(3012): MediaWiki\\User\\UserIdentityValue::newRegistered(int, string)",
+			"{main}",
+		}},
+		{channel: "exception", class: "Wikimedia\\Assert\\PreconditionException", ecs: true, msg: func(r *rand.Rand, root string) (string, string) {
+			m := fmt.Sprintf("Precondition failed: Expected a ProperPageIdentity, got page %s in namespace %d; user %s (user%d@example.org)",
+				genTitles[r.IntN(len(genTitles))], r.IntN(16), genUsers[r.IntN(len(genUsers))], r.IntN(1000))
+			return m, ""
+		}, trace: []string{
+			"{root}/vendor/wikimedia/assert/src/Assert.php(44): Wikimedia\\Assert\\Assert::precondition(bool, string)",
+			"{root}/includes/page/PageStoreRecord.php(52): Wikimedia\\Assert\\Assert::precondition(bool, string)",
+			"{root}/extensions/DiscussionTools/includes/Hooks/PageHooks.php(120): MediaWiki\\Page\\PageStoreRecord->__construct(stdClass, string)",
+			"{main}",
+		}},
+		{channel: "error", msg: func(r *rand.Rand, root string) (string, string) {
+			return fmt.Sprintf("PHP Notice: Undefined index: %s in %s/extensions/UniversalLanguageSelector/includes/Hooks.php on line %d",
+				[]string{"query", "continue", "pageids", "rvslots"}[r.IntN(4)], root, 100+r.IntN(5)), ""
+		}},
 		{channel: "JobExecutor", msg: same(func(r *rand.Rand, root string) string {
 			return fmt.Sprintf("Job htmlCacheUpdate (id=%08x) failed after %d.%03ds: 'Title::invalidateCache' took too long (limit %d)", r.Uint32(), r.IntN(60), r.IntN(1000), 30)
 		})},

@@ -83,6 +83,16 @@ func introducer(w string) uint16 {
 	return 0
 }
 
+// introFirst has a bit per letter that starts an introducer (d i k p t u w),
+// so that the scanner can dismiss almost every word without a call.
+const introFirst = 1<<('d'-'a') | 1<<('i'-'a') | 1<<('k'-'a') | 1<<('p'-'a') | 1<<('t'-'a') | 1<<('u'-'a') | 1<<('w'-'a')
+
+// maybeIntroducer reports whether a word starting with c may be an introducer.
+func maybeIntroducer(c byte) bool {
+	l := uint(c|0x20) - 'a'
+	return l < 26 && introFirst>>l&1 != 0
+}
+
 // introValue returns the bounds of the value introduced by the word ending at
 // i (s[i] is ' ' or ':'), or -1, -1.
 func introValue(s string, i int, fl uint16) (int, int) {

@@ -6,7 +6,8 @@ import (
 )
 
 // The placeholders Mask writes. They are part of every signature id: changing
-// the set, the spelling or what they match changes ids, so bump idVersion.
+// the set, the spelling or what they match changes the ids of the templates
+// concerned (and only those). Bump idVersion only to re-key every signature.
 //
 // Braces are used because MediaWiki's own PSR-3 templates use them, so a
 // template from normalized_message and a masked interpolated message read the
@@ -21,7 +22,7 @@ const (
 	PhPath    = "{path}"    // the MediaWiki install root incl. train version: /srv/mediawiki/php-1.47.0-wmf.16
 	PhVersion = "{version}" // a train version outside a path: 1.47.0-wmf.16
 	PhID      = "{id}"      // a random-looking token: >= 16 word chars mixing letters and digits
-	PhVal     = "{val}"     // a URL query value: ?title={val}&action={val}
+	PhVal     = "{val}"     // a URL query value (?title={val}&action={val}), or an unquoted value after an introducer (Invalid username: {val}, got page {val} in; see intro.go)
 	PhHost    = "{host}"    // the authority of an absolute URL: https://{host}/w/api.php
 )
 
@@ -83,6 +84,12 @@ const maxQuoted = 512
 // always valid UTF-8. Mask runs in time linear in len(msg) and allocates only
 // when dst must grow.
 //
+// Values MediaWiki interpolates without quotes are recognised by the word
+// that introduces them (user, username, page, title, index, property, key,
+// wiki, database; see intro.go): "for user Jdoe (WMF) (a@b.org)" -> "for
+// user {val} ({email})", "Undefined index: pageids in" -> "Undefined index:
+// {val} in".
+//
 // What is deliberately NOT masked:
 //   - digits inside words that start with a letter (Html5Parser, x86_64), and
 //     a single trailing digit after three or more letters (utf8, Html5): they
@@ -97,7 +104,10 @@ const maxQuoted = 512
 //   - apostrophes inside words (can't, users' pages);
 //   - random tokens made of letters only (no digit): they cannot be told from
 //     words, so they split signatures (rare in MediaWiki messages; the
-//     request id, which is such a token, is in the stripped prefix).
+//     request id, which is such a token, is in the stripped prefix);
+//   - unquoted free text without an introducer, and code names after one
+//     (file paths, module, function and class names): a different file or
+//     caller is a different bug.
 //
 // Words that start with a digit have every digit run masked (1234ms -> {num}ms,
 // 2024-05-01T12 -> {num}-{num}-{num}T{num}).
@@ -242,7 +252,7 @@ func (m *masker) word(i int) int {
 				return b
 			}
 		}
-		if (next == ' ' || next == ':') && (start == 0 || introBoundary(s[start-1])) {
+		if uint(len(w)-3) <= 8-3 && maybeIntroducer(w[0]) && (next == ' ' || next == ':') && (start == 0 || introBoundary(s[start-1])) {
 			if fl := introducer(w); fl != 0 {
 				if vs, ve := introValue(s, i, fl); ve > 0 {
 					m.replace(vs, ve, PhVal)
