@@ -12,9 +12,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/wikimedia/sheriff/bot"
 	"github.com/wikimedia/sheriff/checks"
 	"github.com/wikimedia/sheriff/internal/backoff"
 	"github.com/wikimedia/sheriff/internal/config"
@@ -28,6 +30,7 @@ import (
 	"github.com/wikimedia/sheriff/internal/miner"
 	"github.com/wikimedia/sheriff/internal/pipeline"
 	"github.com/wikimedia/sheriff/internal/redact"
+	"github.com/wikimedia/sheriff/internal/silence"
 	"github.com/wikimedia/sheriff/internal/spike"
 	"github.com/wikimedia/sheriff/internal/store"
 	"github.com/wikimedia/sheriff/internal/tracker"
@@ -49,6 +52,8 @@ type Service struct {
 	Log      *slog.Logger
 	DryRun   bool // tasks go to the outbox, not Phabricator
 	Drift    *driftrun.Runner
+	Bot      *bot.Bot // nil without irc
+	Silences *silence.Store
 
 	grouper *pipeline.MinerGrouper
 	spikes  *spike.Detector
@@ -131,9 +136,28 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Service, e
 		}
 		sources = append(sources, s.Drift)
 	}
-	s.reporter = &pipeline.Reporter{Sources: sources,
+	s.Silences, err = silence.New(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.IRC != nil {
+		bc, err := botConfig(cfg.IRC, Version)
+		if err != nil {
+			return nil, fmt.Errorf("irc: %w", err)
+		}
+		src := botSources{s}
+		s.Bot, err = bot.New(ctx, bc, bot.Deps{DB: db, Silences: s.Silences, Status: src, Recent: src, Drift: src, Tasks: src,
+			Logger: log, Redact: s.Redactor.String})
+		if err != nil {
+			return nil, fmt.Errorf("irc: %w", err)
+		}
+	}
+	s.reporter = &pipeline.Reporter{Sources: sources, Silences: silencer{s.Silences},
 		Tracker: s.Tracker, Filer: s.Filer, Health: s.Health, Metrics: s.Metrics, Log: log,
 		Backoff: backoff.Policy{Base: 2 * time.Second, Max: 10 * time.Minute}, Interval: time.Minute, Trigger: trigger,
+	}
+	if s.Bot != nil {
+		s.reporter.Notifier = s.Bot
 	}
 	ok = true
 	return s, nil
@@ -254,6 +278,11 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		spawn("ingest "+in.Source.Name(), in.Run)
 	}
 	spawn("report", s.reporter.Run)
+	if s.Bot != nil {
+		s.Health.Register("irc", true)
+		spawn("irc", s.Bot.Run)
+		spawn("irc health", s.ircHealth)
+	}
 	if s.Drift != nil {
 		s.Health.Register("drift", true)
 		spawn("drift", s.Drift.Run)
@@ -309,6 +338,24 @@ func (s *Service) puppet(ctx context.Context, trigger chan<- struct{}) (*pipelin
 	}
 	return &pipeline.Ingester{DB: s.DB, Source: src, Check: check, Tracker: s.Tracker, Health: s.Health, Metrics: s.Metrics,
 		Log: s.Log, Interval: l.PollInterval.D(), Backoff: backoff.Policy{Base: time.Second, Max: 5 * time.Minute}, Ingested: trigger}, check, nil
+}
+
+// ircHealth mirrors the bot's connection state into the health registry.
+func (s *Service) ircHealth(ctx context.Context) error {
+	for {
+		st := s.Bot.State()
+		switch {
+		case st.Healthy:
+			s.Health.OK("irc", fmt.Sprintf("%s as %s in %s, %d queued", st.Server, st.Nick, strings.Join(st.Channels, " "), st.Pending))
+		case st.LastError != "":
+			s.Health.Fail("irc", st.LastError)
+		default:
+			s.Health.Fail("irc", fmt.Sprintf("not connected to %s; channels missing: %s", st.Server, strings.Join(st.Missing, " ")))
+		}
+		if err := backoff.Sleep(ctx, 2*time.Second); err != nil {
+			return err
+		}
+	}
 }
 
 // driftDone records a finished drift run in health and metrics, and tells

@@ -311,10 +311,11 @@ func writeRendered(b *strings.Builder, s string) {
 }
 
 // trimTrailingPlaceholders drops placeholders and punctuation at the end of
-// s: "Undefined array key {quoted}" reads better as "Undefined array key".
+// s: "Undefined array key {quoted}" reads better as "Undefined array key",
+// "Undefined property: stdClass::${val}" as "Undefined property: stdClass".
 func trimTrailingPlaceholders(s string) string {
 	for {
-		t := strings.TrimRight(s, " \t:;,.-=")
+		t := strings.TrimRight(s, " \t:;,.-=$")
 		if strings.HasSuffix(t, "}") {
 			if k := strings.LastIndexByte(t, '{'); k >= 0 && placeholderEnd(t, k) == len(t) {
 				t = t[:k]

@@ -215,6 +215,8 @@ func TestTitle(t *testing.T) {
 		{"namespaced", `Wikimedia\Rdbms\DBQueryError`, "Error {num}: Deadlock\nQuery: x", []string{`Wikimedia\Rdbms\Database->query`}, `Wikimedia\Rdbms\DBQueryError: Error <num>: Deadlock in Database::query`},
 		{"static", "", "Oops", []string{`MediaWiki\Title\Title::newFromID`}, "Oops in Title::newFromID"},
 		{"only a placeholder", "", "{quoted}", nil, "<quoted>"},
+		{"property", "", "PHP Warning: Undefined property: stdClass::${val}", nil, "PHP Warning: Undefined property: stdClass"},
+		{"value inside", "", "Failed for user {val} ({email})", []string{"A->b"}, "Failed for user <val> (<email>) in A::b"},
 		{"whitespace collapsed", "", "a \t\x01 b", nil, "a b"},
 		{"no message", "RuntimeException", "", []string{"f"}, "RuntimeException in f"},
 	}
