@@ -399,7 +399,15 @@ func (b *Bot) accountOf(ctx context.Context, r *request) (account string, verifi
 		return "", true
 	}
 	if r.capAccountNotify && r.stateKnown {
-		return r.stateAccount, true
+		if r.stateAccount != "" {
+			return r.stateAccount, true
+		}
+		// Users already in the channel when we joined have no account in
+		// girc's state until its WHO reply arrives: ask before refusing.
+		if acct, ok := b.whoxAccount(ctx, r.nick); ok {
+			return acct, true
+		}
+		return "", true
 	}
 	return b.whoxAccount(ctx, r.nick)
 }

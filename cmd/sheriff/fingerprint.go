@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/wikimedia/sheriff/internal/event"
 	"github.com/wikimedia/sheriff/internal/miner"
@@ -72,7 +73,7 @@ func fingerprintEvents(stdin io.Reader, stdout, stderr io.Writer, stream bool) e
 			r = row{id: s.ID, tmpl: s.Template}
 		}
 		if stream {
-			fmt.Fprintf(out, "%s\t%s\n", r.id, r.tmpl)
+			fmt.Fprintf(out, "%s\t%s\n", r.id, oneLine(r.tmpl))
 			continue
 		}
 		rows = append(rows, r)
@@ -91,7 +92,13 @@ func fingerprintEvents(stdin io.Reader, stdout, stderr io.Writer, stream bool) e
 				r.tmpl = t
 			}
 		}
-		fmt.Fprintf(out, "%s\t%s\n", r.id, r.tmpl)
+		fmt.Fprintf(out, "%s\t%s\n", r.id, oneLine(r.tmpl))
 	}
 	return nil
+}
+
+// oneLine keeps the output one line per input line: exception messages
+// (and so templates) can span lines.
+func oneLine(s string) string {
+	return strings.NewReplacer("\\", "\\\\", "\n", "\\n", "\r", "\\r", "\t", "\\t").Replace(s)
 }

@@ -126,7 +126,7 @@ func TestReplayPrintsWhatWouldBeFiled(t *testing.T) {
 
 func TestFingerprintJSONIsStableAcrossVersions(t *testing.T) {
 	ev := func(ver string) string {
-		return fmt.Sprintf(`{"@timestamp":"2026-11-21T06:00:00Z","type":"mediawiki","channel":"exception","message":"x","exception":{"class":"TypeError","message":"Argument #1 ($id) must be of type int","trace":"#0 /srv/mediawiki/php-%s/includes/Revision/RevisionLookup.php(88): MediaWiki\\Revision\\RevisionStore->getRevisionById()\n#1 {main}"}}`, ver)
+		return fmt.Sprintf(`{"@timestamp":"2026-11-21T06:00:00Z","type":"mediawiki","channel":"exception","message":"x","exception":{"class":"TypeError","message":"Argument #1 ($id) must be of type int\nin a two-line message","trace":"#0 /srv/mediawiki/php-%s/includes/Revision/RevisionLookup.php(88): MediaWiki\\Revision\\RevisionStore->getRevisionById()\n#1 {main}"}}`, ver)
 	}
 	out, errOut, code := runSheriff(t, ev("1.47.0-wmf.16")+"\n"+ev("1.47.0-wmf.17")+"\n", "fingerprint", "--json")
 	if code != 0 {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"sort"
 	"strings"
 	"time"
 )
@@ -214,10 +215,16 @@ func fill(r *rand.Rand, tmpl, ver, wiki string) string {
 		"{prop}":   func() string { return []string{"sourceLanguage", "targetTitle"}[r.IntN(2)] },
 		"{email}":  func() string { return fmt.Sprintf("user%d@example.org", r.IntN(1000)) },
 	}
+	// Fixed order: ranging over the map would make the output differ per run.
+	keys := make([]string, 0, len(repl))
+	for k := range repl {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
 	out := tmpl
-	for k, f := range repl {
+	for _, k := range keys {
 		for strings.Contains(out, k) {
-			out = strings.Replace(out, k, f(), 1)
+			out = strings.Replace(out, k, repl[k](), 1)
 		}
 	}
 	return out
