@@ -59,6 +59,32 @@ func (b *Bot) Announce(ctx context.Context, f finding.Finding, taskURL string) e
 	return nil
 }
 
+// Say queues one informational line for the first configured channel, such
+// as the nightly drift summary. It is delivered like announcements (durably,
+// exactly once, within the announcement budget) but addresses nobody and is
+// never escalated. dedupe, when not empty, makes a second Say with the same
+// value a no-op (a drift run re-announced after a restart).
+func (b *Bot) Say(ctx context.Context, text, dedupe string) error {
+	line := b.clean(text)
+	if line == "" {
+		return nil
+	}
+	if dedupe != "" {
+		dedupe = "info:" + dedupe
+	}
+	_, added, err := b.q.enqueue(ctx, announcement{Reason: reasonInfo, Kind: "info", Key: "info", Title: line, Created: b.now()}, dedupe)
+	if err != nil {
+		return err
+	}
+	if added {
+		b.mu.Lock()
+		b.pending++
+		b.mu.Unlock()
+		b.poke()
+	}
+	return nil
+}
+
 func (b *Bot) deliverLoop(ctx context.Context) {
 	t := time.NewTicker(b.tick)
 	defer t.Stop()
@@ -159,7 +185,7 @@ func (b *Bot) deliver(ctx context.Context) error {
 // stale says why a pending row should no longer be sent: its finding was
 // silenced or acked meanwhile.
 func (b *Bot) stale(ctx context.Context, a announcement, now time.Time) (string, error) {
-	if a.Reason == reasonExpired {
+	if a.Reason == reasonExpired || a.Reason == reasonInfo {
 		return "", nil
 	}
 	if s, ok, err := b.sil.Match(ctx, a.Key, a.TaskID, a.Title, now); err != nil {
@@ -289,6 +315,8 @@ func (b *Bot) compose(rows []announcement, now time.Time, budget int) []outLine 
 			out = append(out, outLine{ids: []int64{a.ID}, to: next.Nick,
 				text: fit(fmt.Sprintf("%s#%d not acked by %s for %s: ", addr(next.Nick), a.Ref, cur.Nick, wait.Round(time.Minute)),
 					a.Title, tailURL(a.TaskURL), budget)})
+		case reasonInfo:
+			out = append(out, outLine{ids: []int64{a.ID}, text: Truncate(a.Title, budget)})
 		case reasonExpired:
 			out = append(out, outLine{ids: []int64{a.ID},
 				text: Truncate(fmt.Sprintf("silence #%d (%s %s, by %s) has expired: %s", a.Ref, a.TaskURL, a.Key, a.Status, a.Title), budget)})

@@ -107,13 +107,28 @@ func TestNgircdAnnounceAndCommands(t *testing.T) {
 	}
 	h.waitPending(0)
 
+	// An informational line (the nightly drift summary) addresses nobody and
+	// is sent once even when said twice with the same dedupe key.
+	for range 2 {
+		if err := h.bot.Say(ctx, "drift: 3 real (3 puppet), 1 new, 0 resolved \x03https://sheriff.example/reports/latest.html", "run-7"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.waitPending(1)
+	c.Advance(10 * time.Second)
+	e = alice.MustExpect(10*time.Second, "info line", notice("drift: 3 real"))
+	if got, want := e.Last(), "drift: 3 real (3 puppet), 1 new, 0 resolved https://sheriff.example/reports/latest.html"; got != want {
+		t.Errorf("info line %q, want %q", got, want)
+	}
+	h.waitPending(0)
+
 	// Read-only commands, in the channel (PRIVMSG to the channel) ...
 	for _, tc := range []struct{ cmd, want string }{
 		{"!help", "commands: help, sheriff, ack, unack, silence, unsilence, silences, status, recent, drift, task, version"},
 		{"!help silence", "usage: !silence <signature|T123|#n|title-pattern*> <duration> <reason>"},
 		{"sheriff: oncall", "on duty: alice until Mon 13 Jan 10:00 UTC, then bob"},
 		{"sheriff, sheriff", "on duty: alice"},
-		{"!status", "logstash ok (polled 32s ago); phabricator FAILING (backlog 3, 401 Unauthorized)"},
+		{"!status", "logstash ok (polled 42s ago); phabricator FAILING (backlog 3, 401 Unauthorized)"},
 		{"!recent 2", "abcdef012345 Wikimedia\\Rdbms\\DBQueryError: Error 1205 (new, 42×, first 1h ago) T100 | 0011223344 PHP Warning: Undefined index: foo (regressed"},
 		{"!drift", "drift run 2h ago: 3 real drift findings, 17 known differences https://sheriff.example/drift"},
 		{"!task T100", "T100 (open): DBQueryError on enwiki — 42 events, last 1m ago https://phabricator.example/T100"},

@@ -25,6 +25,7 @@ const (
 	reasonRemind   = "remind"   // not acked after EscalateAfter
 	reasonEscalate = "escalate" // not acked after 2*EscalateAfter: next person
 	reasonExpired  = "expired"  // a silence ran out
+	reasonInfo     = "info"     // an informational line (drift summary): nobody pinged, never escalated
 )
 
 // Escalation stages of a delivered "new" row.

@@ -58,7 +58,7 @@ type Service struct {
 	grouper *pipeline.MinerGrouper
 	spikes  *spike.Detector
 	// announceLine sends one informational line to IRC (nil without a bot).
-	announceLine func(ctx context.Context, line string)
+	announceLine func(ctx context.Context, line, dedupe string)
 	ingesters    []*pipeline.Ingester
 	reporter     *pipeline.Reporter
 	closers      []func() error
@@ -158,6 +158,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Service, e
 	}
 	if s.Bot != nil {
 		s.reporter.Notifier = s.Bot
+		s.announceLine = func(ctx context.Context, line, dedupe string) {
+			if err := s.Bot.Say(ctx, line, dedupe); err != nil {
+				s.Log.Warn("queue IRC line", "err", err)
+			}
+		}
 	}
 	ok = true
 	return s, nil
@@ -370,7 +375,7 @@ func (s *Service) driftDone(ctx context.Context, rec *driftrun.RunRecord) {
 		s.Metrics.DriftFindings.WithLabelValues(string(class)).Set(float64(n))
 	}
 	if s.announceLine != nil {
-		s.announceLine(ctx, rec.Summary)
+		s.announceLine(ctx, rec.Summary, fmt.Sprintf("drift-run-%d", rec.ID))
 	}
 }
 

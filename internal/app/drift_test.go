@@ -35,7 +35,7 @@ func TestDriftReportsServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer svc.Close()
-	svc.announceLine = func(_ context.Context, l string) { lines = append(lines, l) }
+	svc.announceLine = func(_ context.Context, l, _ string) { lines = append(lines, l) }
 	rec, err := svc.Drift.RunNow(t.Context())
 	if err != nil {
 		t.Fatal(err)
