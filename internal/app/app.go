@@ -24,6 +24,7 @@ import (
 	"github.com/wikimedia/sheriff/internal/drift"
 	"github.com/wikimedia/sheriff/internal/driftrun"
 	"github.com/wikimedia/sheriff/internal/filer"
+	"github.com/wikimedia/sheriff/internal/finding"
 	"github.com/wikimedia/sheriff/internal/health"
 	"github.com/wikimedia/sheriff/internal/httpapi"
 	"github.com/wikimedia/sheriff/internal/metrics"
@@ -293,6 +294,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		spawn("drift", s.Drift.Run)
 	}
 	spawn("metrics", s.refreshMetrics)
+	spawn("tasks", s.watchTasks)
 	wg.Wait()
 	// Keep what the template miner learned since its last periodic save.
 	if err := s.DB.Tx(context.Background(), func(tx *sql.Tx) error { return s.grouper.Save(context.Background(), tx, true) }); err != nil {
@@ -343,6 +345,55 @@ func (s *Service) puppet(ctx context.Context, trigger chan<- struct{}) (*pipelin
 	}
 	return &pipeline.Ingester{DB: s.DB, Source: src, Check: check, Tracker: s.Tracker, Health: s.Health, Metrics: s.Metrics,
 		Log: s.Log, Interval: l.PollInterval.D(), Backoff: backoff.Policy{Base: time.Second, Max: 5 * time.Minute}, Ingested: trigger}, check, nil
+}
+
+// watchTasks follows what people do with the tasks (resolve, decline,
+// reopen) and notes signatures that stopped on their open tasks.
+func (s *Service) watchTasks(ctx context.Context) error {
+	for {
+		if err := s.refreshTasks(ctx); err != nil && ctx.Err() == nil {
+			s.Log.Warn("refresh task states", "err", err)
+		}
+		if err := backoff.Sleep(ctx, 10*time.Minute); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *Service) refreshTasks(ctx context.Context) error {
+	changed, err := s.Filer.Refresh(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range changed {
+		status := finding.StatusKnown
+		switch m.State() {
+		case filer.TaskResolved:
+			status = finding.StatusResolved
+		case filer.TaskSilenced:
+			status = finding.StatusSilenced
+		}
+		if err := s.Tracker.SetStatus(ctx, m.Kind, m.Key, status); err != nil {
+			return err
+		}
+		s.Log.Info("task status changed", "task", m.TaskID, "status", m.Status, "signature", m.Key)
+	}
+	if s.spikes == nil {
+		return nil
+	}
+	stops, err := s.spikes.Stopped(ctx, time.Now())
+	if err != nil {
+		return err
+	}
+	for _, st := range stops {
+		if _, err := s.Filer.Note(ctx, st.Kind, st.ID, st.Comment()); err != nil {
+			return err
+		}
+		if err := s.spikes.NoteStopped(ctx, st); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ircHealth mirrors the bot's connection state into the health registry.

@@ -192,3 +192,47 @@ func TestDemoFilesEachSignatureOnceAcrossRestarts(t *testing.T) {
 		}
 	}
 }
+
+// TestClosingTasksUpdatesSignatures: resolving or declining a task (here by
+// editing its outbox file, as a dry-run stand-in for Phabricator) is picked
+// up by the task refresh and shows in the signature's status.
+func TestClosingTasksUpdatesSignatures(t *testing.T) {
+	dir := t.TempDir()
+	base, stop := startDemo(t, dir)
+	sigs := waitSettled(t, base)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	setStatus := func(id, status string) {
+		p := filepath.Join(dir, "outbox", "error-"+id+".md")
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(strings.Replace(string(b), "status: open", "status: "+status, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setStatus(sigs[0].ID, "resolved")
+	setStatus(sigs[1].ID, "declined")
+
+	cfg := config.Default()
+	cfg.DataDir = dir
+	svc, err := New(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	if err := svc.refreshTasks(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"resolved", "silenced"} {
+		got, err := svc.Tracker.Get(t.Context(), "error", sigs[i].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got.Status) != want {
+			t.Errorf("%s: status %s after its task was closed, want %s", sigs[i].ID, got.Status, want)
+		}
+	}
+}

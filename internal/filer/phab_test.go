@@ -613,3 +613,44 @@ func TestResolvedFindingCommentsWithoutNewEvents(t *testing.T) {
 		t.Errorf("sheriff closed the task itself: %s", tk.Status)
 	}
 }
+
+func TestRefreshAndNote(t *testing.T) {
+	e := newEnv(t)
+	f := e.filer("a")
+	a, b := errFinding("5555555500000001", 2, "enwiki"), errFinding("5555555500000002", 2, "enwiki")
+	if rs := e.sync(f, a, b); actions(rs) != "created,created" {
+		t.Fatalf("create: %s", actions(rs))
+	}
+	ctx := context.Background()
+	if ch, err := f.Refresh(ctx); err != nil || len(ch) != 0 {
+		t.Fatalf("refresh with nothing changed: %v %v", ch, err)
+	}
+	e.srv.SetStatus(1, "resolved")
+	e.srv.SetStatus(2, "declined")
+	ch, err := f.Refresh(ctx)
+	if err != nil || len(ch) != 2 {
+		t.Fatalf("refresh: %+v %v", ch, err)
+	}
+	states := map[string]TaskState{}
+	for _, m := range ch {
+		states[m.Key] = m.State()
+	}
+	if states[a.Key] != TaskResolved || states[b.Key] != TaskSilenced {
+		t.Fatalf("states %v", states)
+	}
+	// Notes go only to open tasks.
+	if ok, err := f.Note(ctx, a.Kind, a.Key, "stopped"); ok || err != nil {
+		t.Fatalf("note on a resolved task: %v %v", ok, err)
+	}
+	e.srv.SetStatus(1, "open")
+	if _, err := f.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := f.Note(ctx, a.Kind, a.Key, "This signature stopped: no events for 1h."); !ok || err != nil {
+		t.Fatalf("note on an open task: %v %v", ok, err)
+	}
+	tk, _ := e.srv.Task(1)
+	if cs := e.botComments(tk); len(cs) != 1 || !strings.Contains(cs[0], "stopped") {
+		t.Fatalf("comments %q", cs)
+	}
+}
