@@ -10,23 +10,27 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/wikimedia/sheriff/internal/config"
 )
 
-// startDemo runs the service on the bundled sample with state in dir and
-// returns its base URL and a stop function that returns Serve's error.
-func startDemo(t *testing.T, dir string) (string, func() error) {
+// newService builds a service from cfg with logs discarded.
+func newService(t *testing.T, cfg *config.Config) *Service {
 	t.Helper()
-	cfg := config.Default()
-	cfg.DataDir = dir
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := New(t.Context(), cfg, log)
+	svc, err := New(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return svc
+}
+
+// serve runs svc on a loopback port and returns its base URL and a stop
+// function that returns Serve's error (and closes the service).
+func serve(t *testing.T, svc *Service) (string, func() error) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -34,12 +38,26 @@ func startDemo(t *testing.T, dir string) (string, func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- svc.Serve(ctx, ln) }()
-	return "http://" + ln.Addr().String(), func() error {
-		cancel()
-		err := <-done
-		svc.Close()
-		return err
+	var once sync.Once
+	var serveErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			serveErr = <-done
+			svc.Close()
+		})
+		return serveErr
 	}
+	t.Cleanup(func() { stop() })
+	return "http://" + ln.Addr().String(), stop
+}
+
+// startDemo runs the service on the bundled sample with state in dir.
+func startDemo(t *testing.T, dir string) (string, func() error) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	return serve(t, newService(t, cfg))
 }
 
 type apiSig struct {
@@ -218,10 +236,7 @@ func TestClosingTasksUpdatesSignatures(t *testing.T) {
 
 	cfg := config.Default()
 	cfg.DataDir = dir
-	svc, err := New(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := newService(t, cfg)
 	defer svc.Close()
 	if err := svc.refreshTasks(t.Context()); err != nil {
 		t.Fatal(err)

@@ -3,8 +3,6 @@ package app
 import (
 	"context"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -30,11 +28,7 @@ func TestDriftReportsServed(t *testing.T) {
 		MediaWikiConfig: abs("../mwconfig/testdata/checkout"), ReportsDir: filepath.Join(cfg.DataDir, "reports"),
 	}
 	var lines []string
-	svc, err := New(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
+	svc := newService(t, cfg)
 	svc.announceLine = func(_ context.Context, l, _ string) { lines = append(lines, l) }
 	rec, err := svc.Drift.RunNow(t.Context())
 	if err != nil {
@@ -43,15 +37,8 @@ func TestDriftReportsServed(t *testing.T) {
 	if rec.Real == 0 || len(lines) != 1 || !strings.HasPrefix(lines[0], "drift: ") {
 		t.Fatalf("run: real %d, IRC lines %q", rec.Real, lines)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
-	resp, err := http.Get("http://" + ln.Addr().String() + "/reports/latest.html")
+	base, _ := serve(t, svc)
+	resp, err := http.Get(base + "/reports/latest.html")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +48,7 @@ func TestDriftReportsServed(t *testing.T) {
 		t.Fatalf("latest.html: %d\n%.300s", resp.StatusCode, body)
 	}
 	var h healthz
-	getJSON(t, "http://"+ln.Addr().String()+"/healthz", &h)
+	getJSON(t, base+"/healthz", &h)
 	found := false
 	for _, s := range h.Subsystems {
 		if s.Name == "drift" {

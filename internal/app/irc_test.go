@@ -2,9 +2,6 @@ package app
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -29,19 +26,8 @@ func TestDemoOnIRC(t *testing.T) {
 		BurstWindow: config.Duration(time.Second), AnnounceRate: 600,
 		Rota: config.Rota{People: []config.Person{{Nick: "alice", Account: "alice"}}, Start: "2026-01-05", Days: 7},
 	}
-	svc, err := New(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
+	svc := newService(t, cfg)
+	serve(t, svc)
 
 	e := alice.MustExpect(60*time.Second, "announcement of the demo's signatures", ircd.Msg("NOTICE", "#sheriff-test", "alice: "))
 	if !strings.Contains(e.Last(), "new error signature") {

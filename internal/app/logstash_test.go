@@ -3,11 +3,9 @@ package app
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -74,15 +72,7 @@ logstash:
 		t.Fatal(err)
 	}
 	defer svc.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
+	base, _ := serve(t, svc)
 
 	waitFor(t, "first events counted", func() bool { return countAll(t, base) == int64(first) })
 

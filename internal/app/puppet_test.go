@@ -2,11 +2,7 @@ package app
 
 import (
 	"bufio"
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,19 +63,7 @@ spikes:
 		t.Fatal(err)
 	}
 	cfg.DataDir = t.TempDir()
-	svc, err := New(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
+	serve(t, newService(t, cfg))
 
 	var tasks []string
 	waitFor(t, "the puppet finding in the outbox", func() bool {
