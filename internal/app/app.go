@@ -173,25 +173,15 @@ func (s *Service) source(ctx context.Context) (checks.Source, time.Duration, err
 	cfg := s.Config
 	switch {
 	case cfg.Logstash != nil:
-		l := cfg.Logstash
-		password, err := config.Secret(l.PasswordEnv, l.PasswordFile)
-		if err != nil {
-			return nil, 0, fmt.Errorf("logstash password: %w", err)
-		}
-		start := time.Now().Add(-time.Hour)
-		if l.Start != "" {
-			if start, err = config.ParseStart(l.Start, time.Now()); err != nil {
-				return nil, 0, err
-			}
-		}
-		src, err := checks.NewLogstash(ctx, s.DB, checks.LogstashConfig{
-			URLs: l.URLs, Index: l.Index, Query: []byte(l.Query), Username: l.Username, Password: password,
-			BatchSize: l.BatchSize, Lag: l.Lag.D(), TieBreaker: l.TieBreaker, Start: start,
-		}, s.Log)
+		lc, err := s.logstashConfig("logstash", cfg.Logstash.Index, cfg.Logstash.Query)
 		if err != nil {
 			return nil, 0, err
 		}
-		return src, l.PollInterval.D(), nil
+		src, err := checks.NewLogstash(ctx, s.DB, lc, s.Log)
+		if err != nil {
+			return nil, 0, err
+		}
+		return src, cfg.Logstash.PollInterval.D(), nil
 	case cfg.Sample != "":
 		data, err := os.ReadFile(cfg.Sample)
 		if err != nil {
@@ -308,33 +298,43 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	return errors.Join(errs...)
 }
 
+// logstashConfig is the watcher configuration for one query against the
+// configured logstash: name is its checkpoint.
+func (s *Service) logstashConfig(name, index string, query []byte) (checks.LogstashConfig, error) {
+	l := s.Config.Logstash
+	password, err := config.Secret(l.PasswordEnv, l.PasswordFile)
+	if err != nil {
+		return checks.LogstashConfig{}, fmt.Errorf("logstash password: %w", err)
+	}
+	start := time.Now().Add(-time.Hour)
+	if l.Start != "" {
+		if start, err = config.ParseStart(l.Start, time.Now()); err != nil {
+			return checks.LogstashConfig{}, err
+		}
+	}
+	return checks.LogstashConfig{
+		Name: name, URLs: l.URLs, Index: index, Query: query, Username: l.Username, Password: password,
+		BatchSize: l.BatchSize, Lag: l.Lag.D(), TieBreaker: l.TieBreaker, Start: start,
+	}, nil
+}
+
 // puppet builds the puppet check: a second logstash watcher, over the
 // puppet agent's syslog events, feeding per-host state instead of signatures.
 func (s *Service) puppet(ctx context.Context, trigger chan<- struct{}) (*pipeline.Ingester, *checks.Puppet, error) {
 	cfg, l := s.Config.Puppet, s.Config.Logstash
-	password, err := config.Secret(l.PasswordEnv, l.PasswordFile)
-	if err != nil {
-		return nil, nil, fmt.Errorf("logstash password: %w", err)
-	}
 	index := cfg.Index
 	if index == "" {
 		index = l.Index
 	}
 	query := []byte(cfg.Query)
 	if len(query) == 0 {
-		q, _ := json.Marshal(map[string]any{"terms": map[string]any{"program": cfg.Programs}})
-		query = q
+		query, _ = json.Marshal(map[string]any{"terms": map[string]any{"program": cfg.Programs}})
 	}
-	start := time.Now().Add(-time.Hour)
-	if l.Start != "" {
-		if start, err = config.ParseStart(l.Start, time.Now()); err != nil {
-			return nil, nil, err
-		}
+	lc, err := s.logstashConfig("puppet", index, query)
+	if err != nil {
+		return nil, nil, err
 	}
-	src, err := checks.NewLogstash(ctx, s.DB, checks.LogstashConfig{
-		Name: "puppet", URLs: l.URLs, Index: index, Query: query, Username: l.Username, Password: password,
-		BatchSize: l.BatchSize, Lag: l.Lag.D(), TieBreaker: l.TieBreaker, Start: start,
-	}, s.Log)
+	src, err := checks.NewLogstash(ctx, s.DB, lc, s.Log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("puppet source: %w", err)
 	}
