@@ -92,20 +92,6 @@ func taskIDFromURL(u string) string {
 	return ""
 }
 
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
-
 // enqueue adds a, unless an equivalent row exists (same dedupe key, or a
 // pending "new" row for the same finding). added reports which.
 func (q *queue) enqueue(ctx context.Context, a announcement, dedupe string) (id int64, added bool, err error) {
@@ -116,7 +102,7 @@ func (q *queue) enqueue(ctx context.Context, a announcement, dedupe string) (id 
 	res, err := q.db.ExecContext(ctx, `INSERT INTO bot_announce
 		(reason, kind, key, status, title, task_url, task_id, ref, dedupe, created)
 		VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
-		a.Reason, string(a.Kind), a.Key, a.Status, a.Title, a.TaskURL, a.TaskID, a.Ref, d, ms(a.Created))
+		a.Reason, string(a.Kind), a.Key, a.Status, a.Title, a.TaskURL, a.TaskID, a.Ref, d, store.Millis(a.Created))
 	if err != nil {
 		return 0, false, fmt.Errorf("bot: enqueue: %w", err)
 	}
@@ -129,31 +115,22 @@ func (q *queue) enqueue(ctx context.Context, a announcement, dedupe string) (id 
 
 const annCols = `id, reason, kind, key, status, title, task_url, task_id, ref, created, sent, sent_to, dropped, stage`
 
-func scanAnn(r interface{ Scan(...any) error }) (announcement, error) {
+func scanAnn(r store.Row) (announcement, error) {
 	var a announcement
 	var kind string
 	var created, sent int64
 	err := r.Scan(&a.ID, &a.Reason, &kind, &a.Key, &a.Status, &a.Title, &a.TaskURL, &a.TaskID, &a.Ref,
 		&created, &sent, &a.SentTo, &a.Dropped, &a.Stage)
-	a.Kind, a.Created, a.Sent = finding.Kind(kind), fromMS(created), fromMS(sent)
+	a.Kind, a.Created, a.Sent = finding.Kind(kind), store.FromMillis(created), store.FromMillis(sent)
 	return a, err
 }
 
 func (q *queue) list(ctx context.Context, where string, args ...any) ([]announcement, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+annCols+` FROM bot_announce WHERE `+where, args...)
+	out, err := store.Query(ctx, q.db, scanAnn, `SELECT `+annCols+` FROM bot_announce WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("bot: queue: %w", err)
 	}
-	defer rows.Close()
-	var out []announcement
-	for rows.Next() {
-		a, err := scanAnn(rows)
-		if err != nil {
-			return nil, fmt.Errorf("bot: queue: %w", err)
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // pending returns undelivered rows, oldest first, at most limit.
@@ -187,7 +164,7 @@ func (q *queue) markSent(ctx context.Context, ids []int64, to string, at time.Ti
 	return q.db.Tx(ctx, func(tx *sql.Tx) error {
 		for _, id := range ids {
 			if _, err := tx.ExecContext(ctx, `UPDATE bot_announce SET sent = ?, sent_to = ? WHERE id = ? AND sent = 0`,
-				ms(at), to, id); err != nil {
+				store.Millis(at), to, id); err != nil {
 				return fmt.Errorf("bot: mark sent: %w", err)
 			}
 		}
@@ -198,7 +175,7 @@ func (q *queue) markSent(ctx context.Context, ids []int64, to string, at time.Ti
 // markDropped records that id will not be sent, and why.
 func (q *queue) markDropped(ctx context.Context, id int64, why string, at time.Time) error {
 	_, err := q.db.ExecContext(ctx, `UPDATE bot_announce SET sent = ?, dropped = ?, stage = ? WHERE id = ? AND sent = 0`,
-		ms(at), why, stageDone, id)
+		store.Millis(at), why, stageDone, id)
 	if err != nil {
 		return fmt.Errorf("bot: mark dropped: %w", err)
 	}
@@ -209,7 +186,7 @@ func (q *queue) markDropped(ctx context.Context, id int64, why string, at time.T
 // due at now.
 func (q *queue) dueEscalations(ctx context.Context, now time.Time, after time.Duration) ([]announcement, error) {
 	return q.list(ctx, `reason = ? AND dropped = '' AND sent > 0 AND stage < ?
-		AND sent + (stage + 1) * ? <= ? ORDER BY id`, reasonNew, stageDone, after.Milliseconds(), ms(now))
+		AND sent + (stage + 1) * ? <= ? ORDER BY id`, reasonNew, stageDone, after.Milliseconds(), store.Millis(now))
 }
 
 // setStage moves row id to stage; with follow-up non-nil it also queues
@@ -222,7 +199,7 @@ func (q *queue) setStage(ctx context.Context, id int64, stage int, followUp *ann
 			if _, err := tx.ExecContext(ctx, `INSERT INTO bot_announce
 				(reason, kind, key, status, title, task_url, task_id, ref, dedupe, created)
 				VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
-				a.Reason, string(a.Kind), a.Key, a.Status, a.Title, a.TaskURL, a.TaskID, a.Ref, dedupe, ms(a.Created)); err != nil {
+				a.Reason, string(a.Kind), a.Key, a.Status, a.Title, a.TaskURL, a.TaskID, a.Ref, dedupe, store.Millis(a.Created)); err != nil {
 				return fmt.Errorf("bot: escalate: %w", err)
 			}
 		}

@@ -1,6 +1,10 @@
 package redact
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/wikimedia/sheriff/internal/textscan"
+)
 
 const (
 	cWord  uint8 = 1 << iota // [A-Za-z0-9_]
@@ -106,7 +110,7 @@ func (sc *scanner) scan() {
 				sc.userinfo(i + 3)
 			case i+1 < n && s[i+1] == ':':
 				if i == 0 || !isWord(s[i-1]) && s[i-1] != ':' && s[i-1] != '.' {
-					if j := ipv6End(s, i); j > 0 {
+					if j := textscan.IPv6End(s, i); j > 0 {
 						sc.add(i, j, IP)
 					}
 				}
@@ -139,14 +143,17 @@ func (sc *scanner) wordStart(i int) {
 	// Not inside a dotted version (1.2.3.4.5) or a Class::method.
 	afterDot := i > 0 && s[i-1] == '.'
 	afterDouble := i > 1 && s[i-1] == ':' && s[i-2] == ':'
+	// textscan's default rules: an address run into a non-ASCII letter or
+	// written in mixed case is still redacted, because a leak costs more
+	// than a needless [IP].
 	if next == '.' && all&cDigit != 0 && len(w) <= 3 && !afterDot {
-		if e := ipv4End(s, i); e > 0 {
+		if e := textscan.IPv4End(s, i); e > 0 {
 			sc.add(i, e, IP)
 			return
 		}
 	}
 	if next == ':' && all&cHex != 0 && len(w) <= 4 && !afterDot && !afterDouble {
-		if e := ipv6End(s, i); e > 0 {
+		if e := textscan.IPv6End(s, i); e > 0 {
 			sc.add(i, e, IP)
 			return
 		}
@@ -648,104 +655,4 @@ func skipScheme(s string, a, e int) int {
 		return k
 	}
 	return a
-}
-
-// ipv4End returns the end of a dotted-quad IPv4 address at i, or -1.
-func ipv4End(s string, i int) int {
-	j := i
-	for part := 0; part < 4; part++ {
-		if part > 0 {
-			if j >= len(s) || s[j] != '.' {
-				return -1
-			}
-			j++
-		}
-		k := j
-		v := 0
-		for k < len(s) && k-j < 4 && ctab[s[k]]&cDigit != 0 {
-			v = v*10 + int(s[k]-'0')
-			k++
-		}
-		if k == j || k-j > 3 || v > 255 {
-			return -1
-		}
-		j = k
-	}
-	if j < len(s) && (isWord(s[j]) || j+1 < len(s) && s[j] == '.' && ctab[s[j+1]]&cDigit != 0) {
-		return -1
-	}
-	return j
-}
-
-// ipv6End returns the end of an IPv6 address starting at i (compressed,
-// IPv4-mapped, with a %zone), or -1. It requires a digit and either eight
-// groups or a "::", so that PHP's Class::method and clock times are left
-// alone.
-func ipv6End(s string, i int) int {
-	n := len(s)
-	j := i
-	groups := 0
-	double := false
-	digit := false
-	if strings.HasPrefix(s[j:], "::") {
-		double = true
-		j += 2
-	}
-	for j < n {
-		k := j
-		for k < n && k-j <= 4 && ctab[s[k]]&cHex != 0 {
-			if ctab[s[k]]&cDigit != 0 {
-				digit = true
-			}
-			k++
-		}
-		if k == j {
-			break
-		}
-		if k-j > 4 {
-			return -1
-		}
-		if k < n && s[k] == '.' {
-			e := ipv4End(s, j)
-			if e < 0 || groups > 6 {
-				return -1
-			}
-			groups += 2
-			digit = true
-			j = e
-			break
-		}
-		groups++
-		if groups > 8 {
-			return -1
-		}
-		j = k
-		if j+1 < n && s[j] == ':' && s[j+1] == ':' {
-			if double {
-				return -1
-			}
-			double = true
-			j += 2
-			continue
-		}
-		if j+1 < n && s[j] == ':' && ctab[s[j+1]]&cHex != 0 {
-			j++
-			continue
-		}
-		break
-	}
-	if groups == 0 || !digit || (double && groups > 7) || (!double && groups != 8) {
-		return -1
-	}
-	if j < n && (isWord(s[j]) || s[j] == '.') {
-		return -1
-	}
-	if j+1 < n && s[j] == '%' && isWord(s[j+1]) { // zone: fe80::1%eth0
-		k := j + 1
-		for k < n && (isWord(s[k]) || s[k] == '.' || s[k] == '-') {
-			k++
-		}
-		j = k
-	}
-	return j
 }

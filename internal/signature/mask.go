@@ -3,6 +3,8 @@ package signature
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/wikimedia/sheriff/internal/textscan"
 )
 
 // The placeholders Mask writes. They are part of every signature id: changing
@@ -174,7 +176,7 @@ func (m *masker) run() {
 			}
 		case ':':
 			if i+1 < n && s[i+1] == ':' && (i == 0 || !isWordByte(s[i-1]) && s[i-1] != ':' && s[i-1] != '.') {
-				if j := ipv6End(s, i); j > 0 {
+				if j := addrRules().IPv6End(s, i); j > 0 {
 					m.replace(i, j, PhIP)
 					i = j
 					continue
@@ -237,7 +239,7 @@ func (m *masker) word(i int) int {
 	if any&cDigit == 0 {
 		switch {
 		case next == ':' && all&cHex != 0 && len(w) <= 4 && !afterColon:
-			if j := ipv6End(s, start); j > 0 {
+			if j := addrRules().IPv6End(s, start); j > 0 {
 				m.replace(start, j, PhIP)
 				return j
 			}
@@ -271,7 +273,7 @@ func (m *masker) word(i int) int {
 			}
 		}
 		if len(w) <= 4 && next == ':' && !afterColon {
-			if j := ipv6End(s, start); j > 0 {
+			if j := addrRules().IPv6End(s, start); j > 0 {
 				m.replace(start, j, PhIP)
 				return j
 			}
@@ -333,20 +335,18 @@ func (m *masker) dotted(start, end int) int {
 	s := m.s
 	n := len(s)
 	parts := 1
-	ipOK := end-start <= 3 && octet(s[start:end])
 	j := end
 	for j+1 < n && s[j] == '.' && ctab[s[j+1]]&cDigit != 0 {
 		k := j + 1
 		for k < n && ctab[s[k]]&cDigit != 0 {
 			k++
 		}
-		if k-(j+1) > 3 || !octet(s[j+1:k]) {
-			ipOK = false
-		}
 		parts++
 		j = k
 	}
-	if parts == 4 && ipOK && (j >= n || !isWordByte(s[j])) {
+	// Only four parts can be an address: versions and decimals are not
+	// scanned twice.
+	if parts == 4 && addrRules().IPv4End(s, start) == j {
 		m.replace(start, j, PhIP)
 		return j
 	}
@@ -362,17 +362,6 @@ func (m *masker) dotted(start, end int) int {
 	}
 	m.replace(start, j, PhNum)
 	return j
-}
-
-func octet(d string) bool {
-	if len(d) == 0 || len(d) > 3 {
-		return false
-	}
-	v := 0
-	for i := 0; i < len(d); i++ {
-		v = v*10 + int(d[i]-'0')
-	}
-	return v <= 255
 }
 
 func allHex(w string) bool {
@@ -579,101 +568,10 @@ func queryValue(s string, i int) (int, int) {
 	return v, k
 }
 
-// ipv6End returns the end of an IPv6 address starting at i (optionally with a
-// %zone), or -1. To keep PHP's Class::method and clock times intact it
-// requires at least one digit, letters of a single case, and either exactly
-// eight groups or a "::".
-func ipv6End(s string, i int) int {
-	n := len(s)
-	j := i
-	groups := 0
-	double := false
-	var seen uint8
-	if strings.HasPrefix(s[j:], "::") {
-		double = true
-		j += 2
-	}
-	for j < n {
-		k := j
-		for k < n && k-j <= 4 && ctab[s[k]]&cHex != 0 {
-			seen |= ctab[s[k]]
-			k++
-		}
-		if k == j {
-			break
-		}
-		if k-j > 4 {
-			return -1
-		}
-		if k < n && s[k] == '.' { // embedded IPv4, must be last
-			e := ipv4End(s, j)
-			if e < 0 || groups > 6 {
-				return -1
-			}
-			groups += 2
-			seen |= cDigit
-			j = e
-			break
-		}
-		groups++
-		if groups > 8 {
-			return -1
-		}
-		j = k
-		if j+1 < n && s[j] == ':' && s[j+1] == ':' {
-			if double {
-				return -1
-			}
-			double = true
-			j += 2
-			continue
-		}
-		if j+1 < n && s[j] == ':' && ctab[s[j+1]]&cHex != 0 {
-			j++
-			continue
-		}
-		break
-	}
-	if groups == 0 || (double && groups > 7) || (!double && groups != 8) {
-		return -1
-	}
-	if seen&cDigit == 0 || seen&(cUpper|cLower) == cUpper|cLower {
-		return -1
-	}
-	if j < n && (isWordByte(s[j]) || s[j] == '.') {
-		return -1
-	}
-	if j+1 < n && s[j] == '%' {
-		k := j + 1
-		for k < n && (ctab[s[k]]&cWord != 0 || s[k] == '.' || s[k] == '-') {
-			k++
-		}
-		j = k
-	}
-	return j
-}
-
-// ipv4End returns the end of a dotted-quad IPv4 address at i, or -1.
-func ipv4End(s string, i int) int {
-	j := i
-	for part := 0; part < 4; part++ {
-		if part > 0 {
-			if j >= len(s) || s[j] != '.' {
-				return -1
-			}
-			j++
-		}
-		k := j
-		for k < len(s) && k-j < 4 && ctab[s[k]]&cDigit != 0 {
-			k++
-		}
-		if !octet(s[j:k]) {
-			return -1
-		}
-		j = k
-	}
-	if j < len(s) && isWordByte(s[j]) {
-		return -1
-	}
-	return j
+// addrRules says how Mask recognises IP addresses. Its words include
+// non-ASCII runes, so an address must not run into one; and IPv6 candidates
+// mixing letter case are PHP names (Face::Add1), which must stay in the
+// template rather than merge different call sites into one {ip}.
+func addrRules() textscan.Rules {
+	return textscan.Rules{NonASCIIWord: true, SingleCase: true}
 }

@@ -202,20 +202,6 @@ func New(ctx context.Context, db *store.DB) (*Store, error) {
 	return &Store{db: db, Now: time.Now}, nil
 }
 
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
-
 // Add stores a new silence and returns its id. Created defaults to now;
 // Kind and Matcher are normalised with ParseMatcher when Kind is empty.
 func (st *Store) Add(ctx context.Context, s Silence) (int64, error) {
@@ -243,7 +229,7 @@ func (st *Store) Add(ctx context.Context, s Silence) (int64, error) {
 		return 0, fmt.Errorf("%w: expiry %s not after creation %s", ErrInvalid, s.Expires, s.Created)
 	}
 	res, err := st.db.ExecContext(ctx, `INSERT INTO silence_silences(kind, matcher, author, reason, created, expires)
-		VALUES(?,?,?,?,?,?)`, string(s.Kind), s.Matcher, s.Author, s.Reason, ms(s.Created), ms(s.Expires))
+		VALUES(?,?,?,?,?,?)`, string(s.Kind), s.Matcher, s.Author, s.Reason, store.Millis(s.Created), store.Millis(s.Expires))
 	if err != nil {
 		return 0, fmt.Errorf("silence: add: %w", err)
 	}
@@ -252,30 +238,21 @@ func (st *Store) Add(ctx context.Context, s Silence) (int64, error) {
 
 const cols = `id, kind, matcher, author, reason, created, expires, ended_by, ended`
 
-func scan(rows interface{ Scan(...any) error }) (Silence, error) {
+func scan(rows store.Row) (Silence, error) {
 	var s Silence
 	var kind string
 	var created, expires, ended int64
 	err := rows.Scan(&s.ID, &kind, &s.Matcher, &s.Author, &s.Reason, &created, &expires, &s.EndedBy, &ended)
-	s.Kind, s.Created, s.Expires, s.Ended = Kind(kind), fromMS(created), fromMS(expires), fromMS(ended)
+	s.Kind, s.Created, s.Expires, s.Ended = Kind(kind), store.FromMillis(created), store.FromMillis(expires), store.FromMillis(ended)
 	return s, err
 }
 
 func (st *Store) query(ctx context.Context, q string, args ...any) ([]Silence, error) {
-	rows, err := st.db.QueryContext(ctx, q, args...)
+	out, err := store.Query(ctx, st.db, scan, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("silence: %w", err)
 	}
-	defer rows.Close()
-	var out []Silence
-	for rows.Next() {
-		s, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("silence: %w", err)
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Get returns silence id, active or not.
@@ -294,7 +271,7 @@ func (st *Store) Get(ctx context.Context, id int64) (Silence, error) {
 // ended or expired silence returns ErrAlreadyExpired. Its expiry is not
 // announced to the channel: whoever lifted it was told.
 func (st *Store) Expire(ctx context.Context, id int64, by string) error {
-	now := ms(st.Now())
+	now := store.Millis(st.Now())
 	return st.db.Tx(ctx, func(tx *sql.Tx) error {
 		var expires, ended int64
 		err := tx.QueryRowContext(ctx, `SELECT expires, ended FROM silence_silences WHERE id=?`, id).Scan(&expires, &ended)
@@ -318,7 +295,7 @@ func (st *Store) Expire(ctx context.Context, id int64, by string) error {
 // Active returns the silences in force at now, soonest expiry first.
 func (st *Store) Active(ctx context.Context, now time.Time) ([]Silence, error) {
 	return st.query(ctx, `SELECT `+cols+` FROM silence_silences
-		WHERE created <= ? AND expires > ? AND ended = 0 ORDER BY expires, id`, ms(now), ms(now))
+		WHERE created <= ? AND expires > ? AND ended = 0 ORDER BY expires, id`, store.Millis(now), store.Millis(now))
 }
 
 // Match returns the active silence (the longest-lasting one if several)
@@ -342,7 +319,7 @@ func (st *Store) Match(ctx context.Context, key, taskID, title string, now time.
 // now and whose expiry has not been announced (see MarkAnnounced).
 func (st *Store) ExpiredUnannounced(ctx context.Context, now time.Time) ([]Silence, error) {
 	return st.query(ctx, `SELECT `+cols+` FROM silence_silences
-		WHERE expires <= ? AND ended = 0 AND announced = 0 ORDER BY expires, id`, ms(now))
+		WHERE expires <= ? AND ended = 0 AND announced = 0 ORDER BY expires, id`, store.Millis(now))
 }
 
 // MarkAnnounced records that the expiry of silence id has been told.
@@ -360,7 +337,7 @@ func (st *Store) Ack(ctx context.Context, key, who string) error {
 		return fmt.Errorf("%w: ack needs a key and a person", ErrInvalid)
 	}
 	if _, err := st.db.ExecContext(ctx, `INSERT INTO silence_acks(key, who, at) VALUES(?,?,?)
-		ON CONFLICT(key) DO UPDATE SET who=excluded.who, at=excluded.at`, key, who, ms(st.Now())); err != nil {
+		ON CONFLICT(key) DO UPDATE SET who=excluded.who, at=excluded.at`, key, who, store.Millis(st.Now())); err != nil {
 		return fmt.Errorf("silence: ack: %w", err)
 	}
 	return nil
@@ -393,7 +370,7 @@ func (st *Store) Acked(ctx context.Context, keys ...string) (Ack, bool, error) {
 		if err != nil {
 			return Ack{}, false, fmt.Errorf("silence: acked: %w", err)
 		}
-		a.At = fromMS(at)
+		a.At = store.FromMillis(at)
 		return a, true, nil
 	}
 	return Ack{}, false, nil
@@ -405,7 +382,7 @@ func (st *Store) Audit(ctx context.Context, e AuditEntry) error {
 		e.At = st.Now()
 	}
 	if _, err := st.db.ExecContext(ctx, `INSERT INTO silence_audit(at, who, action, args, result) VALUES(?,?,?,?,?)`,
-		ms(e.At), e.Who, e.Action, e.Args, e.Result); err != nil {
+		store.Millis(e.At), e.Who, e.Action, e.Args, e.Result); err != nil {
 		return fmt.Errorf("silence: audit: %w", err)
 	}
 	return nil
@@ -413,21 +390,15 @@ func (st *Store) Audit(ctx context.Context, e AuditEntry) error {
 
 // AuditLog returns the latest n audit entries, newest first.
 func (st *Store) AuditLog(ctx context.Context, n int) ([]AuditEntry, error) {
-	rows, err := st.db.QueryContext(ctx, `SELECT id, at, who, action, args, result FROM silence_audit
-		ORDER BY id DESC LIMIT ?`, n)
+	out, err := store.Query(ctx, st.db, func(r store.Row) (AuditEntry, error) {
+		var e AuditEntry
+		var at int64
+		err := r.Scan(&e.ID, &at, &e.Who, &e.Action, &e.Args, &e.Result)
+		e.At = store.FromMillis(at)
+		return e, err
+	}, `SELECT id, at, who, action, args, result FROM silence_audit ORDER BY id DESC LIMIT ?`, n)
 	if err != nil {
 		return nil, fmt.Errorf("silence: audit log: %w", err)
 	}
-	defer rows.Close()
-	var out []AuditEntry
-	for rows.Next() {
-		var e AuditEntry
-		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Who, &e.Action, &e.Args, &e.Result); err != nil {
-			return nil, fmt.Errorf("silence: audit log: %w", err)
-		}
-		e.At = fromMS(at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return out, nil
 }
