@@ -120,7 +120,8 @@ func TestPlantedSecrets(t *testing.T) {
 func TestRedactReadable(t *testing.T) {
 	r := corpusRedactor(t)
 	tests := []struct{ in, want string }{
-		{"from 10.64.16.77:3306 and ::1", "from [IP]:3306 and [IP]"},
+		{"from 10.64.16.77:3306 and ::1", "from [IP]:3306 and ::1"}, // loopback names no one
+		{"listening on 127.0.0.1:8080, 0.0.0.0:9090 and [::1]:80", "listening on 127.0.0.1:8080, 0.0.0.0:9090 and [::1]:80"},
 		{"fe80::1%eth0 down", "[IP] down"},
 		{"mail jane.doe@example.org now", "mail [EMAIL] now"},
 		{"/w/api.php?action=edit&token=abc123%2B%5C&title=Foo", "/w/api.php?action=edit&token=[REDACTED]&title=Foo"},
@@ -269,4 +270,31 @@ func FuzzRedact(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPathsAreNotSecrets: trace paths full of CamelCase class names change
+// character class as often as random data, but are what people need to see.
+func TestPathsAreNotSecrets(t *testing.T) {
+	r, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{
+		"#0 /srv/mediawiki/php-1.47.0-wmf.16/extensions/Wikibase/lib/includes/Store/Sql/WikiPageEntityDataLoader.php(60): x()",
+		"/srv/mediawiki/php-1.47.0-wmf.16/extensions/GrowthExperiments/includes/NewcomerTasks/TaskSuggester/SearchTaskSuggester.php",
+		"file=/tmp/demo2/outbox/error-c964e35973b8f53a.md",
+		"Unable to reach the thumbnailer at http://thumbor:8080/wikipedia/commons/thumb/7c3f9a0e12b45d68/220px-Example.jpg",
+	} {
+		if got := r.String(in); got != in {
+			t.Errorf("String(%q)\n = %q: a path was redacted", in, got)
+		}
+	}
+	for _, secret := range []string{
+		"sig=aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE9f/Gh1jK3lM5nP7qR9sT1uV3wX5yZ7",
+		"blob Zk9xY2hQbGVhc2VEb250TG9nTWUxMjM0NTY3ODkw/QWJjRGVmR2hpSmtsTW5vcFFyc1R1dg== here",
+	} {
+		if got := r.String(secret); strings.Contains(got, "aB3dE5fG7hJ9kL1mN3pQ5rS7") || strings.Contains(got, "Zk9xY2hQbGVhc2VEb250TG9n") {
+			t.Errorf("String(%q) = %q: a base64 secret with '/' survived", secret, got)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"net/netip"
 	"strings"
 
 	"github.com/wikimedia/sheriff/internal/textscan"
@@ -72,6 +73,16 @@ type scanner struct {
 	lineFrom, lineAt int // memo of lineEnd
 }
 
+// addIP redacts the address s[a:b] unless it is loopback or unspecified
+// (127.0.0.1, ::1, 0.0.0.0): those name no one and no machine, and hiding
+// them only makes logs ("listening on [IP]:8080") harder to read.
+func (sc *scanner) addIP(a, b int) {
+	if ip, err := netip.ParseAddr(sc.s[a:b]); err == nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+		return
+	}
+	sc.add(a, b, IP)
+}
+
 func (sc *scanner) add(a, b int, label string) {
 	if b > a {
 		sc.spans = append(sc.spans, span{a, b, label})
@@ -111,7 +122,7 @@ func (sc *scanner) scan() {
 			case i+1 < n && s[i+1] == ':':
 				if i == 0 || !isWord(s[i-1]) && s[i-1] != ':' && s[i-1] != '.' {
 					if j := textscan.IPv6End(s, i); j > 0 {
-						sc.add(i, j, IP)
+						sc.addIP(i, j)
 					}
 				}
 			default:
@@ -148,13 +159,13 @@ func (sc *scanner) wordStart(i int) {
 	// than a needless [IP].
 	if next == '.' && all&cDigit != 0 && len(w) <= 3 && !afterDot {
 		if e := textscan.IPv4End(s, i); e > 0 {
-			sc.add(i, e, IP)
+			sc.addIP(i, e)
 			return
 		}
 	}
 	if next == ':' && all&cHex != 0 && len(w) <= 4 && !afterDot && !afterDouble {
 		if e := textscan.IPv6End(s, i); e > 0 {
-			sc.add(i, e, IP)
+			sc.addIP(i, e)
 			return
 		}
 	}
@@ -235,6 +246,9 @@ func tokenRun(s string, i int) (int, bool) {
 	for k := 0; k < 3 && j < len(s) && s[j] == '='; k++ {
 		j++
 	}
+	if length >= minSecretRun && strings.IndexByte(s[i:i+length], '/') >= 0 {
+		return j, slashedSecret(s[i : i+length])
+	}
 	if length < minSecretRun || length == 36 && isUUID(s[i:i+36]) {
 		// UUIDs are request ids far more often than secrets, and useful
 		// to look events up; after a sensitive key they are still redacted.
@@ -244,6 +258,64 @@ func tokenRun(s string, i int) (int, bool) {
 		return j, true
 	}
 	return j, digit >= 2 && upper+lower >= 2 && changes*10 >= length*3
+}
+
+// slashedSecret judges a token run that contains '/': base64 uses '/', but
+// so do paths, and a path of CamelCase class names
+// (16/extensions/Wikibase/lib/includes/Store/Sql/WikiPageEntityDataLoader)
+// changes character class as often as random data does. Base64 puts a '/'
+// in about one position in 64, so a secret has long segments; each segment
+// is judged on its own, and the run is a secret only if one of them is.
+func slashedSecret(run string) bool {
+	for seg := range strings.SplitSeq(run, "/") {
+		if len(seg) < 20 || hasSlugWord(seg) {
+			continue
+		}
+		var upper, lower, digit, changes int
+		prev := uint8(0)
+		for k := 0; k < len(seg); k++ {
+			cls := ctab[seg[k]] & (cUpper | cLower | cDigit)
+			switch cls {
+			case cUpper:
+				upper++
+			case cLower:
+				lower++
+			case cDigit:
+				digit++
+			}
+			if k > 0 && cls != prev {
+				changes++
+			}
+			prev = cls
+		}
+		if digit >= 2 && upper+lower >= 2 && changes*10 >= len(seg)*3 {
+			return true
+		}
+	}
+	return false
+}
+
+// hasSlugWord reports whether a '-' or '_' separated part of seg is a plain
+// word of four or more letters ("error-c964e35973b8f53a"): a file or page
+// name with an id in it, which random base64 practically never produces.
+func hasSlugWord(seg string) bool {
+	for part := range strings.FieldsFuncSeq(seg, func(r rune) bool { return r == '-' || r == '_' }) {
+		if len(part) < 4 {
+			continue
+		}
+		word := true
+		for k := 0; k < len(part); k++ {
+			t := ctab[part[k]]
+			if t&cLower == 0 && !(k == 0 && t&cUpper != 0) {
+				word = false
+				break
+			}
+		}
+		if word {
+			return true
+		}
+	}
+	return false
 }
 
 func isUUID(s string) bool {
