@@ -257,3 +257,25 @@ func TestSIGTERMMidPollLosesNothing(t *testing.T) {
 	}
 }
 
+func TestTasksListShowsTheMapping(t *testing.T) {
+	dir := t.TempDir()
+	sample := filepath.Join(dir, "sample.ndjson")
+	if err := os.WriteFile(sample, demo.Sample(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "state")
+	if _, errOut, code := runSheriff(t, "", "replay", "--keep", state, sample); code != 0 {
+		t.Fatalf("replay: %s", errOut)
+	}
+	out, errOut, code := runSheriff(t, "", "tasks", "list", "--data-dir", state)
+	if code != 0 {
+		t.Fatalf("tasks list: %s", errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 21 || !strings.HasPrefix(lines[0], "KIND") || !strings.Contains(out, "open") {
+		t.Fatalf("tasks list printed:\n%s", out)
+	}
+	if _, errOut, code := runSheriff(t, "", "tasks", "frobnicate"); code != 2 || !strings.Contains(errOut, "usage") {
+		t.Fatalf("bad subcommand: %d %s", code, errOut)
+	}
+}

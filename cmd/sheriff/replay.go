@@ -102,16 +102,16 @@ func cmdReplay(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 }
 
 type replayTask struct {
-	Signature string         `json:"signature"`
-	Kind      finding.Kind   `json:"kind"`
-	Action    filer.Action   `json:"action"`
-	Title     string         `json:"title"`
-	Count     int64          `json:"count"`
-	Severity  string         `json:"severity,omitempty"`
-	Projects  []string       `json:"projects,omitempty"`
-	Wikis     finding.Facet  `json:"wikis,omitempty"`
-	Versions  finding.Facet  `json:"versions,omitempty"`
-	Outbox    string         `json:"outbox,omitempty"`
+	Signature string        `json:"signature"`
+	Kind      finding.Kind  `json:"kind"`
+	Action    filer.Action  `json:"action"`
+	Title     string        `json:"title"`
+	Count     int64         `json:"count"`
+	Severity  string        `json:"severity,omitempty"`
+	Projects  []string      `json:"projects,omitempty"`
+	Wikis     finding.Facet `json:"wikis,omitempty"`
+	Versions  finding.Facet `json:"versions,omitempty"`
+	Outbox    string        `json:"outbox,omitempty"`
 }
 
 func replayTasks(results []filer.Result, sigs map[string]tracker.Signature) []replayTask {

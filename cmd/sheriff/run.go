@@ -22,34 +22,44 @@ func cmdRun(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg, err := loadConfig(*configFile)
+	svc, log, err := openService(ctx, *configFile, *dataDir, stderr, func(cfg *config.Config) {
+		if *listen != "" {
+			cfg.Listen = *listen
+		}
+	})
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	if *dataDir != "" {
-		cfg.DataDir = *dataDir
-	}
-	if *listen != "" {
-		cfg.Listen = *listen
-	}
-	log, err := newLogger(stderr, cfg)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	svc, err := app.New(ctx, cfg, log)
-	if err != nil {
-		log.Error("start-up failed", "err", err)
+		fmt.Fprintln(stderr, "sheriff: start-up failed:", err)
 		return 1
 	}
 	defer svc.Close()
-	if err := svc.Run(ctx, cfg.Listen); err != nil && !errors.Is(err, context.Canceled) {
+	if err := svc.Run(ctx, svc.Config.Listen); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("sheriff stopped", "err", err)
 		return 1
 	}
 	log.Info("sheriff stopped cleanly")
 	return 0
+}
+
+// openService loads the configuration (adjusted by override, may be nil),
+// points it at dataDir when given, and builds the service with a redacting
+// logger on stderr.
+func openService(ctx context.Context, configFile, dataDir string, stderr io.Writer, override func(*config.Config)) (*app.Service, *slog.Logger, error) {
+	cfg, err := loadConfig(configFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	if dataDir != "" {
+		cfg.DataDir = dataDir
+	}
+	if override != nil {
+		override(cfg)
+	}
+	log, err := newLogger(stderr, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := app.New(ctx, cfg, log)
+	return svc, log, err
 }
 
 func loadConfig(file string) (*config.Config, error) {

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
-
-	"github.com/wikimedia/sheriff/internal/app"
 )
 
 func cmdTasks(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -24,20 +22,7 @@ func cmdTasks(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	cfg, err := loadConfig(*configFile)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	if *dataDir != "" {
-		cfg.DataDir = *dataDir
-	}
-	log, err := newLogger(stderr, cfg)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	svc, err := app.New(ctx, cfg, log)
+	svc, _, err := openService(ctx, *configFile, *dataDir, stderr, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

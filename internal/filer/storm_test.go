@@ -46,4 +46,3 @@ func TestStormMembersUsesEventTime(t *testing.T) {
 		})
 	}
 }
-
