@@ -48,4 +48,13 @@ type Finding struct {
 	Trace     string           // one redacted example trace, if any
 	Link      string           // a link to the events (logstash dashboard query)
 	Details   string           // extra Markdown for kinds without a trace (drift, puppet)
+	// About names the finding this one is news about (a spike is about a
+	// signature): its task gets a comment instead of a task of its own.
+	About Ref
+}
+
+// Ref identifies a finding.
+type Ref struct {
+	Kind Kind
+	Key  string
 }

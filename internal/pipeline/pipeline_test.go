@@ -268,3 +268,60 @@ func TestStatusAfter(t *testing.T) {
 		}
 	}
 }
+
+type noteFiler struct {
+	fakeFiler
+	notes []string
+	open  bool
+}
+
+func (n *noteFiler) Note(_ context.Context, kind finding.Kind, key, text string) (bool, error) {
+	n.notes = append(n.notes, string(kind)+"/"+key+": "+text)
+	return n.open, nil
+}
+
+type staticSource struct {
+	fs       []finding.Finding
+	reported []filer.Action
+}
+
+func (s *staticSource) Name() string { return "static" }
+func (s *staticSource) Pending(context.Context, time.Time) ([]finding.Finding, error) {
+	out := s.fs
+	s.fs = nil
+	return out, nil
+}
+func (s *staticSource) Reported(_ context.Context, _ finding.Finding, res filer.Result) error {
+	s.reported = append(s.reported, res.Action)
+	return nil
+}
+
+// TestNewsAboutAFindingGoesToItsTask: a spike comments on its signature's
+// task instead of filing a task of its own, and is announced either way.
+func TestNewsAboutAFindingGoesToItsTask(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, open := range []bool{true, false} {
+		nf := &noteFiler{open: open}
+		nt := &fakeNotifier{}
+		src := &staticSource{fs: []finding.Finding{{Kind: finding.KindSpike, Key: "error/abc", Title: "Spike: boom", Details: "42 events",
+			Count: 42, NewCount: 42, About: finding.Ref{Kind: finding.KindError, Key: "abc"}}}}
+		r := &Reporter{Tracker: e.tr, Filer: nf, Notifier: nt, Sources: []FindingSource{src}, Health: e.h, Metrics: e.m, Log: e.log}
+		if _, err := r.ReportOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(nf.synced) != 0 {
+			t.Fatalf("a spike was filed as a task of its own: %+v", nf.synced)
+		}
+		if len(nf.notes) != 1 || !strings.HasPrefix(nf.notes[0], "error/abc: **Spike: boom**") {
+			t.Fatalf("notes %q", nf.notes)
+		}
+		want := filer.ActionUnchanged
+		if open {
+			want = filer.ActionCommented
+		}
+		if len(src.reported) != 1 || src.reported[0] != want || len(nt.got) != 1 {
+			t.Fatalf("open=%v: reported %v, announced %v", open, src.reported, nt.got)
+		}
+	}
+}

@@ -20,6 +20,12 @@ type Filer interface {
 	Sync(ctx context.Context, fs []finding.Finding) ([]filer.Result, error)
 }
 
+// Noter comments on the open task of a finding; findings that are news
+// about another one (spikes) go there rather than to a task of their own.
+type Noter interface {
+	Note(ctx context.Context, kind finding.Kind, key, text string) (bool, error)
+}
+
 // Notifier tells people about findings (the IRC bot). Announce must not
 // block on the network: implementations queue durably and deliver later.
 type Notifier interface {
@@ -145,12 +151,32 @@ func (r *Reporter) reportSource(ctx context.Context, src FindingSource) ([]filer
 	if len(fs) == 0 {
 		return nil, nil
 	}
+	var results []filer.Result
+	if noter, ok := r.Filer.(Noter); ok {
+		var own []finding.Finding
+		for _, f := range fs {
+			if f.About.Key == "" {
+				own = append(own, f)
+				continue
+			}
+			res, err := r.note(ctx, noter, src, f)
+			if err != nil {
+				return results, err
+			}
+			results = append(results, res)
+		}
+		fs = own
+	}
+	if len(fs) == 0 {
+		return results, nil
+	}
 	byKey := map[string]finding.Finding{}
 	for _, f := range fs {
 		byKey[key(f.Kind, f.Key)] = f
 	}
-	results, err := r.Filer.Sync(ctx, fs)
-	for _, res := range results {
+	synced, err := r.Filer.Sync(ctx, fs)
+	results = append(results, synced...)
+	for _, res := range synced {
 		f, ok := byKey[key(res.Kind, res.Key)]
 		if !ok {
 			continue
@@ -229,6 +255,31 @@ func (r *Reporter) report(ctx context.Context, sigs []tracker.Signature) ([]file
 		return results, fmt.Errorf("filer: %w", err)
 	}
 	return results, nil
+}
+
+// note reports f as a comment on the task of the finding it is about, and
+// announces it: a spike of a signature whose task is closed or not filed
+// still deserves an IRC line.
+func (r *Reporter) note(ctx context.Context, noter Noter, src FindingSource, f finding.Finding) (filer.Result, error) {
+	text := "**" + f.Title + "**\n\n" + f.Details
+	noted, err := noter.Note(ctx, f.About.Kind, f.About.Key, text)
+	if err != nil {
+		return filer.Result{}, err
+	}
+	res := filer.Result{Key: f.Key, Kind: f.Kind, Action: filer.ActionUnchanged}
+	if noted {
+		res.Action = filer.ActionCommented
+	}
+	r.Metrics.FilerActions.WithLabelValues(string(res.Action)).Inc()
+	if err := src.Reported(ctx, f, res); err != nil {
+		return res, err
+	}
+	if r.Notifier != nil {
+		if err := r.Notifier.Announce(ctx, f, ""); err != nil {
+			r.Log.Warn("announce failed", "finding", f.Key, "err", err)
+		}
+	}
+	return res, nil
 }
 
 // announceSource reports whether a finding from another check deserves an

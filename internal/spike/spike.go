@@ -491,6 +491,7 @@ func (d *Detector) finding(ctx context.Context, s *state, now time.Time) (findin
 		FirstSeen: time.UnixMilli(s.epStart).UTC(), LastSeen: now.UTC(),
 		Count: s.count(), NewCount: s.count() - s.reportedTotal,
 		Template: sig.Template, Sample: sig.Sample, Details: b.String(),
+		About: finding.Ref{Kind: s.kind, Key: s.id},
 	}, nil
 }
 
