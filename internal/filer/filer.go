@@ -287,6 +287,20 @@ func (f *Filer) Sync(ctx context.Context, fs []finding.Finding) ([]Result, error
 	var results []Result
 	var candidates, toCreate []*item
 	sc := &scanCache{}
+	// update reports a finding that has a task; a finding whose task must be
+	// filed anew (a member of a resolved umbrella that came back) joins
+	// toCreate.
+	update := func(it *item, m *Mapping) {
+		r, recreate, err := f.update(ctx, it, m, tasks)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("filer: %s %s: %w", it.f.Kind, it.f.Key, err))
+		case recreate:
+			toCreate = append(toCreate, it)
+		default:
+			results = append(results, r)
+		}
+	}
 	for _, it := range items {
 		if pending[it.marker] {
 			results = append(results, it.result(ActionPending, mappings[it.marker]))
@@ -297,16 +311,7 @@ func (f *Filer) Sync(ctx context.Context, fs []finding.Finding) ([]Result, error
 			candidates = append(candidates, it)
 			continue
 		}
-		r, recreate, err := f.update(ctx, it, m, tasks)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("filer: %s %s: %w", it.f.Kind, it.f.Key, err))
-			continue
-		}
-		if recreate {
-			toCreate = append(toCreate, it)
-			continue
-		}
-		results = append(results, r)
+		update(it, m)
 	}
 
 	for _, it := range candidates {
@@ -324,16 +329,7 @@ func (f *Filer) Sync(ctx context.Context, fs []finding.Finding) ([]Result, error
 			toCreate = append(toCreate, it)
 			continue
 		}
-		r, recreate, err := f.update(ctx, it, m, tasks)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("filer: %s %s: %w", it.f.Kind, it.f.Key, err))
-			continue
-		}
-		if recreate {
-			toCreate = append(toCreate, it)
-			continue
-		}
-		results = append(results, r)
+		update(it, m)
 	}
 
 	if len(toCreate) > 0 {
