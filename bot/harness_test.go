@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"github.com/wikimedia/sheriff/internal/clock"
 	"io"
 	"log/slog"
 	"net"
@@ -36,23 +37,6 @@ var testRota = rota.Config{
 
 // clock is a settable clock for the bot's notion of time (burst windows,
 // escalation, silences, the rota). Connection timing uses real time.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // gate is a dialer that can hold the bot's connection attempts, so a test
 // can get its observer into the channel before the bot reconnects.
 type gate struct {
@@ -94,7 +78,7 @@ type harness struct {
 	t      *testing.T
 	srv    *ircd.Server
 	db     *store.DB
-	clock  *clock
+	clock  *clock.Fake
 	gate   *gate
 	bot    *Bot
 	cancel context.CancelFunc
@@ -149,7 +133,7 @@ func openDB(t *testing.T) *store.DB {
 }
 
 // startBot creates and runs a bot on db against srv.
-func startBot(t *testing.T, srv *ircd.Server, db *store.DB, cfg Config, f fakes, c *clock, g *gate) *harness {
+func startBot(t *testing.T, srv *ircd.Server, db *store.DB, cfg Config, f fakes, c *clock.Fake, g *gate) *harness {
 	t.Helper()
 	b, err := New(context.Background(), cfg, Deps{
 		DB: db, Status: f.status, Recent: f.recent, Drift: f.drift, Tasks: f.tasks,

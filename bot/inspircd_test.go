@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"github.com/wikimedia/sheriff/internal/clock"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func TestInspircdAccounts(t *testing.T) {
 		mode, other := tc.mode, tc.other
 		t.Run(mode, func(t *testing.T) {
 			db := openDB(t)
-			c := &clock{now: t0}
+			c := clock.NewFake(t0)
 			cfg := baseConfig(srv)
 			cfg.SASLAccount, cfg.SASLPassword = "sheriff", "bot-password-1"
 			cfg.Admins = []string{"carol"} // alice is allowed as a rota member
@@ -111,7 +112,7 @@ func TestInspircdAccounts(t *testing.T) {
 	t.Run("bad SASL password", func(t *testing.T) {
 		cfg := baseConfig(srv)
 		cfg.SASLAccount, cfg.SASLPassword = "sheriff", "not-the-password"
-		h := startBot(t, srv, openDB(t), cfg, fakes{}, &clock{now: t0}, newGate())
+		h := startBot(t, srv, openDB(t), cfg, fakes{}, clock.NewFake(t0), newGate())
 		waitFor(t, 20*time.Second, "SASL failure in the state", func() bool {
 			st := h.bot.State()
 			return !st.Connected && strings.Contains(st.LastError, "SASL")

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"github.com/wikimedia/sheriff/internal/clock"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +64,7 @@ func TestNgircdAnnounceAndCommands(t *testing.T) {
 	bob.Join(testChan)
 
 	db := openDB(t)
-	c := &clock{now: t0}
+	c := clock.NewFake(t0)
 	cfg := baseConfig(srv)
 	cfg.AllowOps = true
 	f := testFakes()
@@ -223,7 +224,7 @@ func TestNgircdAnnounceAndCommands(t *testing.T) {
 func TestNgircdReconnectExactlyOnce(t *testing.T) {
 	srv := ircd.Ngircd(t)
 	db := openDB(t)
-	c := &clock{now: t0}
+	c := clock.NewFake(t0)
 	g := newGate()
 	h := startBot(t, srv, db, baseConfig(srv), fakes{}, c, g)
 	obs := ircd.Dial(t, srv.Addr(), "alice")
@@ -303,7 +304,7 @@ func TestNgircdKickAndNickRecovery(t *testing.T) {
 	op := ircd.Dial(t, srv.Addr(), "alice")
 	op.Join(testChan)
 	db := openDB(t)
-	h := startBot(t, srv, db, baseConfig(srv), fakes{}, &clock{now: t0}, newGate())
+	h := startBot(t, srv, db, baseConfig(srv), fakes{}, clock.NewFake(t0), newGate())
 	op.MustExpect(20*time.Second, "bot joins as alternative nick", joined("sheriff_"))
 	h.waitHealthy()
 	if n := h.bot.State().Nick; n != "sheriff_" {
@@ -326,7 +327,7 @@ func TestNgircdKickAndNickRecovery(t *testing.T) {
 func TestNgircdEscalationExpiryTopic(t *testing.T) {
 	srv := ircd.Ngircd(t)
 	db := openDB(t)
-	c := &clock{now: t0}
+	c := clock.NewFake(t0)
 	cfg := baseConfig(srv)
 	cfg.EscalateAfter = 10 * time.Minute
 	cfg.TopicSegment = true

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/wikimedia/sheriff/internal/clock"
 	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
@@ -24,23 +25,6 @@ import (
 
 // lsBase is the wall-clock "now" at the start of every test.
 var lsBase = time.Date(2025, 3, 10, 0, 30, 0, 0, time.UTC)
-
-type lsClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *lsClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *lsClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // lsLogBuffer collects log output from concurrent writers.
 type lsLogBuffer struct {
@@ -70,7 +54,7 @@ type lsHarness struct {
 	path      string
 	db        *store.DB
 	w         *Logstash
-	clk       *lsClock
+	clk       *clock.Fake
 	cfg       LogstashConfig
 	logs      *lsLogBuffer
 	malformed map[string]bool // keys of documents that cannot be decoded
@@ -83,7 +67,7 @@ func newLSHarness(t *testing.T, cfg LogstashConfig, opts ...esfake.Option) *lsHa
 	es := esfake.New(opts...)
 	t.Cleanup(es.Close)
 	h := &lsHarness{t: t, ctx: context.Background(), es: es, path: filepath.Join(t.TempDir(), "sheriff.db"),
-		clk: &lsClock{t: lsBase}, logs: &lsLogBuffer{}, malformed: map[string]bool{}, excluded: map[string]bool{}}
+		clk: clock.NewFake(lsBase), logs: &lsLogBuffer{}, malformed: map[string]bool{}, excluded: map[string]bool{}}
 	cfg.URLs = append(cfg.URLs, es.URL())
 	cfg.Now = h.clk.Now
 	if cfg.Start.IsZero() {
@@ -338,7 +322,7 @@ func TestLogstashOutageRestartLateArrivals(t *testing.T) {
 	h.assertExactlyOnce()
 
 	// Later: time passes, new and late documents arrive.
-	h.clk.Add(10 * time.Minute)
+	h.clk.Advance(10 * time.Minute)
 	cp = h.checkpoint()
 	for i := range 30 {
 		h.add(cp.Add(-4*time.Minute + time.Duration(i)*time.Second)) // late, within Lag
@@ -524,7 +508,7 @@ func TestLogstashMalformedAndHugeDocuments(t *testing.T) {
 		t.Error("the 1 MB document was not delivered")
 	}
 	// Polling again over the overlap window does not count them again.
-	h.clk.Add(time.Minute)
+	h.clk.Advance(time.Minute)
 	h.drain()
 	h.assertExactlyOnce()
 	if !strings.Contains(h.logs.String(), "skipping malformed logstash document") {
@@ -622,7 +606,7 @@ func TestLogstashFutureTimestampDoesNotStall(t *testing.T) {
 		t.Errorf("checkpoint jumped to %v", cp)
 	}
 	for i := range 30 {
-		h.clk.Add(time.Minute)
+		h.clk.Advance(time.Minute)
 		h.add(h.clk.Now().Add(-time.Second))
 		if i%5 == 0 {
 			h.drain()
@@ -703,9 +687,9 @@ func TestLogstashRandomHistories(t *testing.T) {
 						}
 					}
 				case r < 40:
-					h.clk.Add(time.Duration(rng.Int64N(int64(3 * lag))))
+					h.clk.Advance(time.Duration(rng.Int64N(int64(3 * lag))))
 				case r < 43:
-					h.clk.Add(2 * time.Hour)
+					h.clk.Advance(2 * time.Hour)
 				case r < 70:
 					b, err := h.w.Poll(h.ctx)
 					if down {

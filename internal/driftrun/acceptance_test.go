@@ -2,6 +2,7 @@ package driftrun
 
 import (
 	"context"
+	"github.com/wikimedia/sheriff/internal/clock"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +30,7 @@ func TestRealData(t *testing.T) {
 		t.Skipf("no shared data: %v", err)
 	}
 	ctx := context.Background()
-	clk := newClock(day(22, 3))
+	clk := clock.NewFake(day(22, 3))
 	r := newRunner(t, openDB(t), Options{Sources: src, Now: clk.Now, FileReal: true})
 	first, err := r.RunNow(ctx)
 	if err != nil {
@@ -39,7 +40,7 @@ func TestRealData(t *testing.T) {
 	if first.Real == 0 || first.New != first.Real || len(first.RealBySource) != 3 {
 		t.Errorf("first run = %+v", first)
 	}
-	clk.Add(24 * time.Hour)
+	clk.Advance(24 * time.Hour)
 	second, err := r.RunNow(ctx)
 	if err != nil {
 		t.Fatal(err)

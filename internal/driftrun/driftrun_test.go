@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/wikimedia/sheriff/internal/clock"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,7 +116,7 @@ func TestNewAndResolved(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t)
 	src := chartsCheckout(t)
-	clk := newClock(day(22, 3))
+	clk := clock.NewFake(day(22, 3))
 	r := newRunner(t, db, Options{Sources: src, FileReal: true, Now: clk.Now,
 		Redactor: replacer{"topsecret", "[redacted]"}})
 	type pend map[string]finding.Status // path -> status
@@ -149,7 +150,7 @@ func TestNewAndResolved(t *testing.T) {
 		{name: "quiet", advance: 24 * time.Hour, wantDir: "2026-11-27", wantPending: pend{}},
 	}
 	for i, st := range steps {
-		clk.Add(st.advance)
+		clk.Advance(st.advance)
 		writeService(t, src.Charts, "svc", prodValues, staging(st.beta...))
 		rec, err := r.RunNow(ctx)
 		if err != nil {
@@ -284,7 +285,7 @@ func TestFailingRunIsRecorded(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			db := openDB(t)
-			clk := newClock(day(22, 3))
+			clk := clock.NewFake(day(22, 3))
 			good := chartsCheckout(t, "a", "b")
 			var hooked []string
 			opts := Options{Sources: good, Now: clk.Now, ReportsDir: filepath.Join(t.TempDir(), "reports"),
@@ -297,7 +298,7 @@ func TestFailingRunIsRecorded(t *testing.T) {
 			}
 			broken := opts
 			tc.break_(t, &broken)
-			clk.Add(24 * time.Hour)
+			clk.Advance(24 * time.Hour)
 			rb := newRunner(t, db, broken)
 			rec, err := rb.RunNow(ctx)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -315,7 +316,7 @@ func TestFailingRunIsRecorded(t *testing.T) {
 			}
 			// The next run works and compares with the last good one.
 			writeService(t, good.Charts, "svc", prodValues, staging("b", "c"))
-			clk.Add(24 * time.Hour)
+			clk.Advance(24 * time.Hour)
 			rec, err = r.RunNow(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -416,7 +417,7 @@ func TestRunSchedule(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			db := openDB(t)
-			clk := newClock(tc.lastRun)
+			clk := clock.NewFake(tc.lastRun)
 			tm := newFakeTimer()
 			runs := make(chan *RunRecord, 10)
 			opts := Options{Sources: chartsCheckout(t, "a"), Now: clk.Now, After: tm.After,
@@ -436,7 +437,7 @@ func TestRunSchedule(t *testing.T) {
 			if d := <-tm.asked; d != tc.wantFirst {
 				t.Errorf("first wait = %s, want %s", d, tc.wantFirst)
 			}
-			clk.Add(tc.wantFirst)
+			clk.Advance(tc.wantFirst)
 			fired := clk.Now()
 			tm.fire <- fired
 			if rec := <-runs; !rec.Started.Equal(fired) || !rec.OK() {
@@ -466,7 +467,7 @@ func TestRunSchedule(t *testing.T) {
 
 // TestRunGoesOnAfterFailure: Run keeps its schedule when a run fails.
 func TestRunGoesOnAfterFailure(t *testing.T) {
-	clk := newClock(day(22, 1))
+	clk := clock.NewFake(day(22, 1))
 	tm := newFakeTimer()
 	runs := make(chan *RunRecord, 10)
 	src := chartsCheckout(t, "a")
@@ -486,7 +487,7 @@ func TestRunGoesOnAfterFailure(t *testing.T) {
 	if err := os.Rename(src.Charts, missing.Charts); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(2 * time.Hour)
+	clk.Advance(2 * time.Hour)
 	tm.fire <- clk.Now()
 	if rec := <-runs; !rec.OK() || rec.Real != 1 {
 		t.Errorf("run after the checkout appeared = %+v", rec)

@@ -2,10 +2,10 @@ package driftrun
 
 import (
 	"context"
+	"github.com/wikimedia/sheriff/internal/clock"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,32 +21,6 @@ const (
 )
 
 const baseURL = "https://sheriff.example.org/"
-
-// clock is a fake clock the tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func day(d, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 0, time.UTC) }
 
@@ -65,7 +39,7 @@ func openDB(t *testing.T) *store.DB {
 func newRunner(t *testing.T, db *store.DB, opts Options) *Runner {
 	t.Helper()
 	if opts.Now == nil {
-		opts.Now = newClock(day(22, 3)).Now
+		opts.Now = clock.NewFake(day(22, 3)).Now
 	}
 	if opts.ReportsDir == "" {
 		opts.ReportsDir = filepath.Join(t.TempDir(), "reports")

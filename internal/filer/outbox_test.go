@@ -3,6 +3,7 @@ package filer
 import (
 	"context"
 	"fmt"
+	"github.com/wikimedia/sheriff/internal/clock"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,11 +14,8 @@ import (
 	"github.com/wikimedia/sheriff/internal/store"
 )
 
-type clock struct{ t time.Time }
+func newClock() *clock.Fake { return clock.NewFake(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
-func (c *clock) Now() time.Time          { return c.t }
-func (c *clock) Advance(d time.Duration) { c.t = c.t.Add(d) }
-func newClock() *clock                   { return &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)} }
 func openDB(t *testing.T, dir string) *store.DB {
 	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(dir, "sheriff.db"))

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wikimedia/sheriff/internal/clock"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,35 +20,17 @@ import (
 
 const botToken = "api-sheriffbot0000000000000000000"
 
-// syncClock is a clock shared by the fake server and the filer.
-type syncClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *syncClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *syncClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	t     *testing.T
 	srv   *conduitfake.Server
-	clk   *syncClock
+	clk   *clock.Fake
 	dir   string
 	opts  Options
 	httpc *http.Client
 }
 
 func newEnv(t *testing.T) *env {
-	clk := &syncClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clk := clock.NewFake(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 	srv := conduitfake.New(conduitfake.Options{Now: clk.Now})
 	t.Cleanup(srv.Close)
 	srv.AddUser("sheriff-bot", botToken)
