@@ -6,6 +6,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/wikimedia/sheriff/internal/textscan"
 	"io/fs"
 	"os"
 	"regexp"
@@ -446,30 +447,6 @@ func globAny(globs []string, s string) bool {
 }
 
 // Glob matches s against pattern where `*` matches any run of characters
-// (slashes, dots and colons included) and `?` exactly one.
-func Glob(pattern, s string) bool {
-	// Iterative matcher with backtracking to the last star: linear in
-	// practice, no recursion.
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
-			p++
-			i++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
-}
+// (slashes, dots and colons included) and `?` exactly one; see
+// textscan.Glob, which event rules and silences use too.
+func Glob(pattern, s string) bool { return textscan.Glob(pattern, s) }

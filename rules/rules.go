@@ -39,7 +39,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -282,9 +281,8 @@ func parseMatch(file string, n *yaml.Node) ([]matcher, error) {
 			}
 			m.re = re
 		} else {
-			if _, err := path.Match(v.Value, ""); err != nil {
-				return nil, posErr(file, v, "bad glob for %s: %v", k.Value, err)
-			}
+			// Globs have no syntax to get wrong: only * and ? are special,
+			// so puppet titles like Service[nginx] match literally.
 			m.glob = v.Value
 		}
 		ms = append(ms, m)
@@ -302,7 +300,7 @@ func (r *Rule) Matches(ev *event.Event) bool {
 			}
 			continue
 		}
-		if !globMatch(m.glob, v) {
+		if !Glob(m.glob, v) {
 			return false
 		}
 	}
@@ -344,45 +342,6 @@ func (s *Set) Evaluate(ev *event.Event) Decision {
 		}
 	}
 	return d
-}
-
-// globMatch matches '*' and '?' against any characters, including '/' and
-// '\', which path.Match would treat specially; class names and messages are
-// not paths.
-func globMatch(pattern, s string) bool {
-	if !strings.ContainsAny(pattern, "*?") {
-		return pattern == s
-	}
-	px, sx := 0, 0
-	nextPx, nextSx := -1, -1
-	for px < len(pattern) || sx < len(s) {
-		if px < len(pattern) {
-			switch c := pattern[px]; c {
-			case '*':
-				nextPx, nextSx = px, sx+1
-				px++
-				continue
-			case '?':
-				if sx < len(s) {
-					px++
-					sx++
-					continue
-				}
-			default:
-				if sx < len(s) && s[sx] == c {
-					px++
-					sx++
-					continue
-				}
-			}
-		}
-		if nextSx > 0 && nextSx <= len(s) {
-			px, sx = nextPx, nextSx
-			continue
-		}
-		return false
-	}
-	return true
 }
 
 func posErr(file string, n *yaml.Node, format string, args ...any) error {

@@ -106,10 +106,11 @@ func TestGlobMatch(t *testing.T) {
 		{"*", "", true},
 		{"a*b*c", "aXXbYYc", true},
 		{"a*b*c", "aXXbYY", false},
+		{"*Service[nginx]*", "(/Stage[main]/Nginx/Service[nginx]/ensure) failed", true}, // [ is literal
 	}
 	for _, tt := range tests {
-		if got := globMatch(tt.pattern, tt.s); got != tt.want {
-			t.Errorf("globMatch(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
+		if got := Glob(tt.pattern, tt.s); got != tt.want {
+			t.Errorf("Glob(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
 		}
 	}
 }

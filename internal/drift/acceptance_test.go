@@ -1,13 +1,12 @@
 package drift
 
 import (
-	"bufio"
 	"context"
+	"github.com/wikimedia/sheriff/internal/memstat"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -206,7 +205,7 @@ func BenchmarkFullRun(b *testing.B) {
 			}
 		}
 	}
-	if hwm := peakRSS(); hwm > 0 {
+	if hwm := memstat.PeakRSS(); hwm > 0 {
 		b.ReportMetric(float64(hwm)/(1<<20), "MB-peak-rss")
 	}
 }
@@ -214,22 +213,3 @@ func BenchmarkFullRun(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
-// peakRSS reads the process's high-water resident set size, in bytes.
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err == nil {
-				return kb << 10
-			}
-		}
-	}
-	return 0
-}

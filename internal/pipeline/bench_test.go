@@ -1,17 +1,15 @@
 package pipeline
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/wikimedia/sheriff/internal/memstat"
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -68,23 +66,6 @@ func (s *synthSource) Commit(_ context.Context, _ *sql.Tx, b checks.Batch) error
 	return nil
 }
 
-// peakRSS returns the process's peak resident set size in bytes (Linux).
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
-}
-
 // BenchmarkPipelineMillion pushes 1,000,000 events over 100,000 distinct
 // signatures through ingest (rules, fingerprint, tracker in SQLite) and
 // reports the peak resident memory. Run it alone, once:
@@ -118,7 +99,7 @@ func BenchmarkPipelineMillion(b *testing.B) {
 			b.Fatalf("%d events, %d signatures; want %d and %d", st.Events, stats.Signatures, total, distinct)
 		}
 		b.ReportMetric(float64(total)/elapsed.Seconds(), "events/s")
-		b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MB")
+		b.ReportMetric(float64(memstat.PeakRSS())/(1<<20), "peak-RSS-MB")
 		db.Close()
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/wikimedia/sheriff/internal/textscan"
 	"regexp"
 	"strings"
 	"time"
@@ -116,30 +117,7 @@ func ParseMatcher(s string) (Kind, string, error) {
 // characters (including none and '/') and ? exactly one character, without
 // regard to case. It runs in O(len(pattern)*len(title)) at worst.
 func Glob(pattern, title string) bool {
-	p := []rune(strings.ToLower(pattern))
-	s := []rune(strings.ToLower(title))
-	pi, si := 0, 0
-	star, mark := -1, 0
-	for si < len(s) {
-		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == s[si]):
-			pi++
-			si++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, si
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			si = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
+	return textscan.Glob(strings.ToLower(pattern), strings.ToLower(title))
 }
 
 // Matches reports whether s matches a finding with this key, task and title.
