@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,10 +33,20 @@ func (b *Bot) Announce(ctx context.Context, f finding.Finding, taskURL string) e
 		title = Clean(f.Key)
 	}
 	url := Clean(taskURL)
-	if strings.Contains(url, " ") {
-		url = "" // not a URL; never let it smuggle words into the line
+	taskID := ""
+	switch {
+	case strings.HasPrefix(url, "https://") || strings.HasPrefix(url, "http://"):
+		if strings.Contains(url, " ") {
+			url = "" // not a URL; never let it smuggle words into the line
+		}
+		taskID = taskIDFromURL(url)
+	case url != "":
+		// A dry-run outbox file: its id, never its path.
+		if b.deps.TaskRef != nil {
+			taskID = b.deps.TaskRef(url)
+		}
+		url = ""
 	}
-	taskID := taskIDFromURL(url)
 	now := b.now()
 	if s, ok, err := b.sil.Match(ctx, f.Key, taskID, title, now); err != nil {
 		return err
@@ -119,7 +130,7 @@ func (b *Bot) deliver(ctx context.Context) error {
 	// Read the clock before the queue: a row queued after this instant
 	// must not be taken for part of a burst whose window has passed.
 	now := b.now()
-	rows, err := b.q.pending(ctx, 200)
+	rows, err := b.q.pending(ctx, 500)
 	if err != nil {
 		return err
 	}
@@ -166,7 +177,7 @@ func (b *Bot) deliver(ctx context.Context) error {
 			return errDisconnected
 		}
 		b.limiter.Take()
-		if err := b.sendConfirmed(ctx, gen, "NOTICE", ch, l.text); err != nil {
+		if err := b.sendConfirmed(ctx, gen, l.prio, "NOTICE", ch, l.text); err != nil {
 			return err
 		}
 		// Record the delivery even if we are shutting down meanwhile.
@@ -208,7 +219,7 @@ func (b *Bot) stale(ctx context.Context, a announcement, now time.Time) (string,
 // give up when ctx is cancelled: Run waits for it before quitting, so that
 // a shutdown does not leave a delivered line unconfirmed (and resent by
 // the next process).
-func (b *Bot) sendConfirmed(ctx context.Context, gen int, command, target, text string) error {
+func (b *Bot) sendConfirmed(ctx context.Context, gen, prio int, command, target, text string) error {
 	tok := "sheriff-" + strconv.FormatUint(rand.Uint64(), 36)
 	done := make(chan struct{})
 	b.mu.Lock()
@@ -220,11 +231,24 @@ func (b *Bot) sendConfirmed(ctx context.Context, gen int, command, target, text 
 	delete(b.sendFail, gen)
 	b.mu.Unlock()
 
-	b.send(command, target, text)
-	b.client.Cmd.Ping(tok)
-
 	t := time.NewTimer(b.confirmWait)
 	defer t.Stop()
+	written, _ := b.out.enqueue(prio, gen, &girc.Event{Command: command, Params: []string{target, text}})
+	select {
+	case err := <-written:
+		if err != nil {
+			b.mu.Lock()
+			delete(b.pongs, tok)
+			b.mu.Unlock()
+			return err
+		}
+	case <-t.C:
+		b.mu.Lock()
+		delete(b.pongs, tok)
+		b.mu.Unlock()
+		return fmt.Errorf("bot: line not written within %s", b.confirmWait)
+	}
+	b.client.Cmd.Ping(tok)
 	select {
 	case <-done:
 	case <-t.C:
@@ -248,6 +272,7 @@ type outLine struct {
 	text string
 	ids  []int64
 	to   string
+	prio int
 }
 
 func noun(kind finding.Kind, status string, n int) string {
@@ -288,87 +313,144 @@ func addr(nick string) string {
 	return nick + ": "
 }
 
+// idRanges writes ids (ascending) as "#1–#3, #7".
+func idRanges(ids []int64) string {
+	ids = append([]int64(nil), ids...)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var parts []string
+	for i := 0; i < len(ids); {
+		j := i
+		for j+1 < len(ids) && ids[j+1] == ids[j]+1 {
+			j++
+		}
+		if j > i {
+			parts = append(parts, fmt.Sprintf("#%d–#%d", ids[i], ids[j]))
+		} else {
+			parts = append(parts, fmt.Sprintf("#%d", ids[i]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
+}
+
+// listLine is head, as many titles as fit, "… +n more", and tail.
+func listLine(head string, titles []string, tail string, budget int) string {
+	var out []string
+	used := len(head) + len(tail)
+	for i, t := range titles {
+		t = Truncate(t, 60)
+		reserve := 0
+		if i < len(titles)-1 {
+			reserve = len(", … +1000 more")
+		}
+		if i > 0 && used+2+len(t)+reserve > budget {
+			out = append(out, fmt.Sprintf("… +%d more", len(titles)-i))
+			break
+		}
+		out = append(out, t)
+		used += 2 + len(t)
+	}
+	return Truncate(head+strings.Join(out, ", ")+tail, budget)
+}
+
+// taskTail is what follows a single finding's title: its task link, or in
+// dry-run its outbox task id (never a local file path).
+func taskTail(a announcement) string {
+	switch {
+	case a.TaskURL != "":
+		return " — " + a.TaskURL
+	case a.TaskID != "":
+		return " — " + a.TaskID + " (dry-run)"
+	}
+	return ""
+}
+
+func (b *Bot) seeLink() string {
+	if b.cfg.Link != "" {
+		return " — see " + b.cfg.Link
+	}
+	return " — see !recent"
+}
+
 // compose turns pending rows into lines: new findings of one kind are one
-// line per burst; reminders, escalations and expiry notices one line each.
+// line per burst, all reminders one line to the person on duty, all
+// escalations one line to the next person; expiry notices and
+// informational lines one line each. New findings come first.
 func (b *Bot) compose(rows []announcement, now time.Time, budget int) []outLine {
 	cur, next, _ := b.rota.OnDuty(now)
-	type group struct{ rows []announcement }
-	var groups []*group
-	byNoun := map[string]*group{}
+	var groups [][]announcement
+	byNoun := map[string]int{}
+	var reminders, escalations []announcement
 	var out []outLine
 	for _, a := range rows {
 		switch a.Reason {
 		case reasonNew:
 			k := string(a.Kind) + "\x00" + noun(a.Kind, a.Status, 1)
-			g := byNoun[k]
-			if g == nil {
-				g = &group{}
-				byNoun[k] = g
-				groups = append(groups, g)
+			i, ok := byNoun[k]
+			if !ok {
+				i = len(groups)
+				byNoun[k] = i
+				groups = append(groups, nil)
 			}
-			g.rows = append(g.rows, a)
+			groups[i] = append(groups[i], a)
 		case reasonRemind:
-			out = append(out, outLine{ids: []int64{a.ID}, to: cur.Nick,
-				text: fit(fmt.Sprintf("%sreminder, #%d is not acked yet: ", addr(cur.Nick), a.Ref), a.Title, tailURL(a.TaskURL), budget)})
+			reminders = append(reminders, a)
 		case reasonEscalate:
-			wait := 2 * b.cfg.EscalateAfter
-			out = append(out, outLine{ids: []int64{a.ID}, to: next.Nick,
-				text: fit(fmt.Sprintf("%s#%d not acked by %s for %s: ", addr(next.Nick), a.Ref, cur.Nick, wait.Round(time.Minute)),
-					a.Title, tailURL(a.TaskURL), budget)})
+			escalations = append(escalations, a)
 		case reasonInfo:
-			out = append(out, outLine{ids: []int64{a.ID}, text: Truncate(a.Title, budget)})
+			out = append(out, outLine{ids: []int64{a.ID}, prio: prioFollowUp, text: Truncate(a.Title, budget)})
 		case reasonExpired:
-			out = append(out, outLine{ids: []int64{a.ID},
+			out = append(out, outLine{ids: []int64{a.ID}, prio: prioFollowUp,
 				text: Truncate(fmt.Sprintf("silence #%d (%s %s, by %s) has expired: %s", a.Ref, a.TaskURL, a.Key, a.Status, a.Title), budget)})
 		}
 	}
-	var news []outLine
+	var lines []outLine
 	for _, g := range groups {
-		first := g.rows[0]
-		if len(g.rows) == 1 {
-			news = append(news, outLine{ids: []int64{first.ID}, to: cur.Nick,
+		first := g[0]
+		if len(g) == 1 {
+			lines = append(lines, outLine{ids: []int64{first.ID}, to: cur.Nick, prio: prioNew,
 				text: fit(fmt.Sprintf("%s%s #%d: ", addr(cur.Nick), noun(first.Kind, first.Status, 1), first.ID),
-					first.Title, tailURL(first.TaskURL), budget)})
+					first.Title, taskTail(first), budget)})
 			continue
 		}
-		last := g.rows[len(g.rows)-1]
-		head := fmt.Sprintf("%s%d %s (#%d–#%d): ", addr(cur.Nick), len(g.rows), noun(first.Kind, first.Status, 2), first.ID, last.ID)
-		link := b.cfg.Link
-		if link == "" {
-			link = "!recent"
-		}
-		tail := " see " + link
-		var ids []int64
-		var titles []string
-		used := len(head) + len(tail)
-		for i, a := range g.rows {
+		ids := make([]int64, 0, len(g))
+		titles := make([]string, 0, len(g))
+		for _, a := range g {
 			ids = append(ids, a.ID)
-			t := Truncate(a.Title, 60)
-			reserve := 0
-			if i < len(g.rows)-1 {
-				reserve = len(", … +1000 more")
-			}
-			if i > 0 && used+2+len(t)+reserve > budget {
-				titles = append(titles, fmt.Sprintf("… +%d more", len(g.rows)-i))
-				for _, r := range g.rows[i+1:] {
-					ids = append(ids, r.ID)
-				}
-				break
-			}
-			titles = append(titles, t)
-			used += 2 + len(t)
+			titles = append(titles, a.Title)
 		}
-		news = append(news, outLine{ids: ids, to: cur.Nick,
-			text: Truncate(head+strings.Join(titles, ", ")+tail, budget)})
+		head := fmt.Sprintf("%s%d %s (%s, burst b%d): ", addr(cur.Nick), len(g), noun(first.Kind, first.Status, 2), idRanges(ids), first.ID)
+		lines = append(lines, outLine{ids: ids, to: cur.Nick, prio: prioNew, text: listLine(head, titles, b.seeLink(), budget)})
 	}
-	return append(news, out...)
+	if len(reminders) > 0 {
+		lines = append(lines, b.followUp(reminders, cur.Nick, fmt.Sprintf("not acked for %s", human(b.cfg.EscalateAfter)), budget))
+	}
+	if len(escalations) > 0 {
+		lines = append(lines, b.followUp(escalations, next.Nick,
+			fmt.Sprintf("not acked by %s for %s", cur.Nick, human(2*b.cfg.EscalateAfter)), budget))
+	}
+	return append(lines, out...)
 }
 
-func tailURL(u string) string {
-	if u == "" {
-		return ""
+// followUp is the one line of a round of reminders or escalations.
+func (b *Bot) followUp(rows []announcement, to, what string, budget int) outLine {
+	ids := make([]int64, 0, len(rows))
+	refs := make([]int64, 0, len(rows))
+	titles := make([]string, 0, len(rows))
+	for _, a := range rows {
+		ids = append(ids, a.ID)
+		refs = append(refs, a.Ref)
+		titles = append(titles, a.Title)
 	}
-	return " " + u
+	l := outLine{ids: ids, to: to, prio: prioFollowUp}
+	if len(rows) == 1 {
+		l.text = fit(fmt.Sprintf("%s#%d %s: ", addr(to), rows[0].Ref, what), rows[0].Title, taskTail(rows[0]), budget)
+		return l
+	}
+	head := fmt.Sprintf("%s%d findings %s (%s): ", addr(to), len(rows), what, idRanges(refs))
+	l.text = listLine(head, titles, b.seeLink(), budget)
+	return l
 }
 
 // escalate queues a reminder for delivered findings nobody acked within

@@ -45,7 +45,12 @@ type Deps struct {
 	Recent   RecentSource
 	Drift    DriftSource
 	Tasks    TaskSource
-	Logger   *slog.Logger
+	Findings FindingSource
+	// TaskRef, if set, turns a task location that is not a web link (a
+	// dry-run outbox file) into its task id ("T12"), so that IRC shows and
+	// accepts the id and never a local path.
+	TaskRef func(location string) string
+	Logger  *slog.Logger
 	// Redact, if set, is applied to every line before it is sent (e.g.
 	// (*redact.Redactor).String).
 	Redact func(string) string
@@ -81,6 +86,7 @@ type Bot struct {
 	allowed map[string]bool // lower-cased NickServ accounts
 	limiter ratelimit.Limiter
 	client  *girc.Client
+	out     *sender
 	cmds    chan *request
 	// commands is the command table (see commandTable).
 	commands []*command
@@ -117,7 +123,7 @@ type Bot struct {
 	pongs      map[string]chan struct{}
 	whox       map[string]*whoxWait
 	whoxTok    int
-	userHits   map[string][]time.Time
+	userHits   map[string]*userHits
 	topicTried map[string]string
 }
 
@@ -174,7 +180,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Bot, error) {
 		sendFail:    map[int]string{},
 		pongs:       map[string]chan struct{}{},
 		whox:        map[string]*whoxWait{},
-		userHits:    map[string][]time.Time{},
+		userHits:    map[string]*userHits{},
 		topicTried:  map[string]string{},
 	}
 	if b.log == nil {
@@ -191,6 +197,10 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Bot, error) {
 		b.allowed[strings.ToLower(p.Account)] = true
 	}
 	b.client = girc.New(b.girConfig())
+	b.out = newSender(b.client.Send, func(gen int) bool {
+		g, reg := b.generation()
+		return reg && g == gen
+	})
 	b.registerHandlers()
 	if n, err := b.q.pendingCount(ctx); err == nil {
 		b.pending = n
@@ -207,7 +217,9 @@ func (b *Bot) girConfig() girc.Config {
 		Name:    b.cfg.Name,
 		SSL:     b.cfg.TLS,
 		Version: "sheriff " + b.cfg.Version,
-		// girc's flood limiter stays on (AllowFlood false).
+		// girc's flood limiter is replaced by the sender's, which applies
+		// the same budget but lets replies overtake announcements.
+		AllowFlood:        true,
 		HandleNickCollide: b.nickCollide,
 		RecoverFunc: func(_ *girc.Client, e *girc.HandlerError) {
 			b.log.Error("irc handler panic", "event", e.Event.Command, "panic", fmt.Sprint(e.Panic), "at", fmt.Sprintf("%s:%d", e.File, e.Line))
@@ -281,7 +293,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	b.runCtx = ctx
 	var wg sync.WaitGroup
 	delivering := make(chan struct{})
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); b.out.run(ctx) }()
 	go func() { defer wg.Done(); b.commandLoop(ctx) }()
 	go func() { defer wg.Done(); b.maintainLoop(ctx) }()
 	go func() { defer wg.Done(); defer close(delivering); b.deliverLoop(ctx) }()
@@ -407,6 +420,7 @@ func (b *Bot) registerHandlers() {
 		b.registered = false
 		b.connSince = time.Time{}
 		b.gen++
+		b.out.flush(b.gen)
 		b.nickTry = 0
 		b.account = ""
 		b.namesDone = map[string]bool{}
@@ -584,9 +598,11 @@ func (b *Bot) maintainLoop(ctx context.Context) {
 	}
 }
 
-// send writes one line (already cleaned and fitting the budget).
-func (b *Bot) send(command, target, text string) {
-	b.client.Send(&girc.Event{Command: command, Params: []string{target, text}})
+// send queues one line (already cleaned and fitting the budget) at prio
+// on the current connection.
+func (b *Bot) send(prio int, command, target, text string) (<-chan error, bool) {
+	gen, _ := b.generation()
+	return b.out.enqueue(prio, gen, &girc.Event{Command: command, Params: []string{target, text}})
 }
 
 // budget is how many bytes of text fit in one command to target.

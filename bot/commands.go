@@ -70,11 +70,11 @@ func commandTable() []*command {
 	return []*command{
 		{name: "help", usage: "[command]", max: 1, help: "list commands, or explain one", run: cmdHelp},
 		{name: "sheriff", aliases: []string{"oncall"}, help: "who is on duty now and next", run: cmdSheriff},
-		{name: "ack", usage: "<#n|T123|signature>", min: 1, max: 1, mutating: true,
-			help: "claim a finding (its #number from an announcement, its task or its signature id): stops reminders", run: cmdAck},
+		{name: "ack", usage: "<#n|#a-#b|b12|all|T123|signature>", min: 1, max: 1, mutating: true,
+			help: "claim findings: an announcement's #number, a range #1-#32, a burst id b12, all (everything announced to you and not acked), a task or a signature id; stops reminders", run: cmdAck},
 		{name: "unack", usage: "<#n|T123|signature>", min: 1, max: 1, mutating: true, help: "remove an ack", run: cmdUnack},
 		{name: "silence", usage: "<signature|T123|#n|title-pattern*> <duration> <reason>", min: 3, max: -1, mutating: true,
-			help: "mute matching findings for a duration (30m, 4h, 2d, 1w; at most 90d); patterns use * and ?", run: cmdSilence},
+			help: "mute matching findings for a duration (30 min, 4h, 2d, 1w; at most 90 days); patterns use * and ?", run: cmdSilence},
 		{name: "unsilence", usage: "<silence-id>", min: 1, max: 1, mutating: true, help: "lift a silence early", run: cmdUnsilence},
 		{name: "silences", help: "list active silences", run: cmdSilences},
 		{name: "status", help: "health of each subsystem: last poll, backlog", run: cmdStatus},
@@ -199,10 +199,23 @@ func (b *Bot) onPrivmsg(c *girc.Client, e girc.Event) {
 			}
 		}
 	}
+	// "!log ..." and friends belong to other bots in the same channel:
+	// they are neither answered nor counted.
+	if lookupCommand(b.commands, name) == nil && prefix == "!" && r.channel != "" {
+		return
+	}
+	if limited, tell := b.throttle(throttleKey(r, e.Source.Host), time.Now()); limited {
+		b.log.Info("irc command throttled", "nick", r.nick, "command", Truncate(name, 20))
+		if tell {
+			b.reply(r, fmt.Sprintf("you are sending commands too fast (at most %d per %s); I am ignoring them for a few seconds", b.userBurst, human(userWindow)))
+		}
+		return
+	}
 	select {
 	case b.cmds <- r:
 	default:
 		b.log.Warn("irc command dropped: too many queued", "nick", r.nick, "command", Truncate(name, 20))
+		b.reply(r, "sorry, too many commands are waiting; try again in a moment")
 	}
 }
 
@@ -217,31 +230,61 @@ func (b *Bot) commandLoop(ctx context.Context) {
 	}
 }
 
-// throttled reports whether nick has used too many commands lately.
-func (b *Bot) throttled(nick string) bool {
+// userHits is one sender's recent commands, for the throttle.
+type userHits struct {
+	at   []time.Time
+	told bool // told about the throttle since it last cleared
+}
+
+// throttle counts a command from sender key (an account or a host) as it
+// arrives, and reports whether it is over userBurst per userWindow; tell
+// is true the first time in a row, so the user hears about it once.
+// Counting on arrival, not when a command is processed, means a slow reply
+// never makes a patient user look like a flood.
+func (b *Bot) throttle(key string, now time.Time) (limited, tell bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	k := girc.ToRFC1459(nick)
-	now := time.Now()
-	hits := b.userHits[k][:0]
-	for _, t := range b.userHits[k] {
+	u := b.userHits[key]
+	if u == nil {
+		u = &userHits{}
+		b.userHits[key] = u
+	}
+	hits := u.at[:0]
+	for _, t := range u.at {
 		if now.Sub(t) < userWindow {
 			hits = append(hits, t)
 		}
 	}
+	u.at = hits
 	if len(hits) >= b.userBurst {
-		b.userHits[k] = hits
-		return true
+		tell, u.told = !u.told, true
+		return true, tell
 	}
-	b.userHits[k] = append(hits, now)
-	if len(b.userHits) > 1000 { // forget idle users
-		for n, h := range b.userHits {
-			if len(h) == 0 || now.Sub(h[len(h)-1]) > userWindow {
-				delete(b.userHits, n)
+	u.at, u.told = append(hits, now), false
+	if len(b.userHits) > 1000 { // forget idle senders
+		for k, h := range b.userHits {
+			if len(h.at) == 0 || now.Sub(h.at[len(h.at)-1]) > userWindow {
+				delete(b.userHits, k)
 			}
 		}
 	}
-	return false
+	return false, false
+}
+
+// throttleKey is who a command counts against: the NickServ account when
+// the server tags it, else the host (a user changing nicks is still one
+// user), else the nick.
+func throttleKey(r *request, host string) string {
+	if r.hasTagAccount && r.tagAccount != "" && r.tagAccount != "*" {
+		return "account:" + strings.ToLower(r.tagAccount)
+	}
+	if r.stateKnown && r.stateAccount != "" {
+		return "account:" + strings.ToLower(r.stateAccount)
+	}
+	if host != "" {
+		return "host:" + strings.ToLower(host)
+	}
+	return "nick:" + girc.ToRFC1459(r.nick)
 }
 
 func (b *Bot) handle(ctx context.Context, r *request) {
@@ -249,17 +292,7 @@ func (b *Bot) handle(ctx context.Context, r *request) {
 	if cmd == nil {
 		// "!log ..." and friends belong to other bots in the same channel:
 		// only answer unknown commands addressed to us.
-		if r.prefix == "!" && r.channel != "" {
-			return
-		}
-		if b.throttled(r.nick) {
-			return
-		}
 		b.reply(r, fmt.Sprintf("unknown command %q; try %shelp", Truncate(r.name, 20), orBang(r.prefix)))
-		return
-	}
-	if b.throttled(r.nick) {
-		b.log.Info("irc command throttled", "nick", r.nick, "command", cmd.name)
 		return
 	}
 	who := ""
@@ -289,7 +322,13 @@ func (b *Bot) handle(ctx context.Context, r *request) {
 	}
 	out, err := cmd.run(ctx, b, r, who)
 	var ue *usageError
+	var nf *notFoundError
 	switch {
+	case errors.As(err, &nf):
+		out = nf.msg
+		if cmd.mutating {
+			b.audit(ctx, r, cmd, who, "refused: "+nf.msg)
+		}
 	case errors.As(err, &ue):
 		out = ue.msg + "; " + cmd.usageLine(r.prefix)
 		if cmd.mutating {
@@ -336,7 +375,7 @@ func (b *Bot) audit(ctx context.Context, r *request, cmd *command, who, result s
 
 // reply answers r: in a channel with a PRIVMSG addressed to the sender, in
 // private with a NOTICE (bots do not PRIVMSG people unprompted, and other
-// bots must not answer a NOTICE).
+// bots must not answer a NOTICE). Replies go out before any announcement.
 func (b *Bot) reply(r *request, text string) {
 	text = b.clean(text)
 	if text == "" {
@@ -350,13 +389,17 @@ func (b *Bot) reply(r *request, text string) {
 	if Clean(target) != target || strings.ContainsAny(target, " ,") {
 		return
 	}
-	lines := Split(text, b.budget(cmd, target))
+	budget := b.budget(cmd, target)
+	lines := splitParts(text, budget)
 	if len(lines) > maxReplyLines {
 		lines = lines[:maxReplyLines]
-		lines[maxReplyLines-1] = Truncate(lines[maxReplyLines-1]+" …", b.budget(cmd, target))
+		lines[maxReplyLines-1] = Truncate(lines[maxReplyLines-1]+" …", budget)
 	}
 	for _, l := range lines {
-		b.send(cmd, target, l)
+		if _, ok := b.send(prioReply, cmd, target, l); !ok {
+			b.log.Warn("irc reply dropped: too many waiting", "nick", r.nick)
+			return
+		}
 	}
 }
 
@@ -519,134 +562,27 @@ func cmdSheriff(_ context.Context, b *Bot, _ *request, _ string) (string, error)
 	return fmt.Sprintf("on duty: %s until %s, then %s", cur.Nick, b.whenText(at), next.Nick), nil
 }
 
-// subject is what ack/unack/silence refer to.
-type subject struct {
-	key    string // ack key / silence matcher
-	kind   silence.Kind
-	taskID string
-	label  string // for replies
-}
-
-// resolve turns "#12"/"12" (an announcement), "T123" or a signature id
-// into a subject.
-func (b *Bot) resolve(ctx context.Context, arg string) (subject, error) {
-	if n, err := strconv.ParseInt(strings.TrimPrefix(arg, "#"), 10, 64); err == nil && n > 0 {
-		a, ok, err := b.q.get(ctx, n)
-		if err != nil {
-			return subject{}, err
-		}
-		if !ok || a.Reason == reasonExpired {
-			return subject{}, badArgs("no announcement #%d", n)
-		}
-		if a.Ref != 0 { // a reminder: the subject is the original finding
-			if orig, ok, err := b.q.get(ctx, a.Ref); err == nil && ok {
-				a = orig
-			}
-		}
-		return subject{key: a.Key, kind: silence.KindKey, taskID: a.TaskID,
-			label: fmt.Sprintf("#%d (%s)", a.ID, Truncate(a.Title, 60))}, nil
-	}
-	kind, m, err := silence.ParseMatcher(arg)
-	if err != nil {
-		return subject{}, badArgs("%s", strings.TrimPrefix(err.Error(), "silence: invalid: "))
-	}
-	s := subject{key: m, kind: kind, label: m}
-	if kind == silence.KindTask {
-		s.taskID = m
-	}
-	return s, nil
-}
-
-func cmdAck(ctx context.Context, b *Bot, r *request, who string) (string, error) {
-	s, err := b.resolve(ctx, r.args[0])
-	if err != nil {
-		return "", err
-	}
-	if s.kind == silence.KindPattern {
-		return "", badArgs("ack takes one finding, not a pattern")
-	}
-	if err := b.sil.Ack(ctx, s.key, who); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("acked %s for %s; no more reminders", s.label, who), nil
-}
-
-func cmdUnack(ctx context.Context, b *Bot, r *request, _ string) (string, error) {
-	s, err := b.resolve(ctx, r.args[0])
-	if err != nil {
-		return "", err
-	}
-	if err := b.sil.Unack(ctx, s.key); errors.Is(err, silence.ErrNotFound) {
-		return fmt.Sprintf("%s was not acked", s.label), nil
-	} else if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("removed the ack on %s", s.label), nil
-}
-
-// parseDuration reads "90m", "4h", "2d", "1w", "1d12h" (Go durations plus
-// d and w units).
-func parseDuration(s string) (time.Duration, error) {
-	var total time.Duration
-	rest := strings.ToLower(s)
-	if rest == "" {
-		return 0, fmt.Errorf("empty duration")
-	}
-	for rest != "" {
-		i := 0
-		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-			i++
-		}
-		if i == 0 || i > 6 {
-			return 0, fmt.Errorf("bad duration %q", Truncate(s, 20))
-		}
-		n, _ := strconv.Atoi(rest[:i])
-		rest = rest[i:]
-		j := 0
-		for j < len(rest) && (rest[j] < '0' || rest[j] > '9') {
-			j++
-		}
-		unit := rest[:j]
-		rest = rest[j:]
-		var u time.Duration
-		switch unit {
-		case "w":
-			u = 7 * 24 * time.Hour
-		case "d":
-			u = 24 * time.Hour
-		case "h":
-			u = time.Hour
-		case "m":
-			u = time.Minute
-		case "s":
-			u = time.Second
-		default:
-			return 0, fmt.Errorf("bad duration %q (use m, h, d or w)", Truncate(s, 20))
-		}
-		total += time.Duration(n) * u
-		if total > 10*maxSilence {
-			return 0, fmt.Errorf("duration %q too long", Truncate(s, 20))
-		}
-	}
-	return total, nil
-}
-
 func cmdSilence(ctx context.Context, b *Bot, r *request, who string) (string, error) {
 	if len(r.args[0]) > silence.MaxPatternLen {
 		return "", badArgs("matcher too long (at most %d bytes)", silence.MaxPatternLen)
 	}
-	s, err := b.resolve(ctx, r.args[0])
+	s, err := b.resolveOne(ctx, r.args[0])
 	if err != nil {
 		return "", err
 	}
-	d, err := parseDuration(r.args[1])
+	// "30 min" is two words.
+	typed, rest := r.args[1], r.args[2:]
+	if len(rest) > 1 && isDurationUnit(rest[0]) {
+		typed, rest = typed+" "+rest[0], rest[1:]
+	}
+	d, err := parseDuration(typed)
 	if err != nil {
 		return "", badArgs("%v", err)
 	}
-	if d < minSilence || d > maxSilence {
-		return "", badArgs("duration must be between %s and %dd", minSilence, int(maxSilence.Hours()/24))
+	if err := checkLimits(typed, d, minSilence, maxSilence); err != nil {
+		return "", badArgs("%v", err)
 	}
-	reason := Truncate(strings.Join(r.args[2:], " "), maxReasonLen)
+	reason := Truncate(strings.Join(rest, " "), maxReasonLen)
 	now := b.now()
 	id, err := b.sil.Add(ctx, silence.Silence{Kind: s.kind, Matcher: s.key, Author: who, Reason: reason,
 		Created: now, Expires: now.Add(d)})
@@ -656,7 +592,7 @@ func cmdSilence(ctx context.Context, b *Bot, r *request, who string) (string, er
 		}
 		return "", err
 	}
-	return fmt.Sprintf("silence #%d: %s %s until %s (%s)", id, s.kind, s.label, b.whenText(now.Add(d)), reason), nil
+	return fmt.Sprintf("silence #%d: %s %s for %s, until %s (%s)", id, s.kind, s.label, human(d), b.whenText(now.Add(d)), reason), nil
 }
 
 func cmdUnsilence(ctx context.Context, b *Bot, r *request, who string) (string, error) {

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -101,7 +102,14 @@ func TestParseDuration(t *testing.T) {
 		{in: "-1d", bad: true},
 		{in: "1y", bad: true},
 		{in: "99999999999d", bad: true},
-		{in: "9999w", bad: true},
+		{in: "999w", want: 999 * 7 * 24 * time.Hour}, // parsed; the caller states its limit
+		{in: "999999w", bad: true},
+		{in: "30 min", want: 30 * time.Minute},
+		{in: "2 h", want: 2 * time.Hour},
+		{in: "40s", want: 40 * time.Second},
+		{in: "1h 30min", want: 90 * time.Minute},
+		{in: "3 days", want: 72 * time.Hour},
+		{in: "2 fortnights", bad: true},
 		{in: "1.5h", bad: true},
 	}
 	for _, tc := range tests {
@@ -109,6 +117,58 @@ func TestParseDuration(t *testing.T) {
 		if tc.bad != (err != nil) || (!tc.bad && got != tc.want) {
 			t.Errorf("parseDuration(%q) = %v, %v; want %v (bad %v)", tc.in, got, err, tc.want, tc.bad)
 		}
+	}
+}
+
+func TestHumanDurations(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{40 * time.Second, "40s"}, {time.Minute, "1 min"}, {30 * time.Minute, "30 min"}, {time.Hour, "1 h"},
+		{2 * time.Hour, "2 h"}, {90 * time.Minute, "1 h 30 min"}, {20 * time.Minute, "20 min"},
+		{72 * time.Hour, "3d"}, {52 * time.Hour, "2d 4 h"},
+	} {
+		if got := human(tc.d); got != tc.want {
+			t.Errorf("human(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		typed string
+		d     time.Duration
+		want  string
+	}{
+		{"3650d", 3650 * 24 * time.Hour, "3650d is longer than the 90-day limit"},
+		{"30s", 30 * time.Second, "30s is shorter than the 1-minute minimum"},
+		{"2 h", 2 * time.Hour, ""},
+	} {
+		err := checkLimits(tc.typed, tc.d, minSilence, maxSilence)
+		if got := fmt.Sprint(err); (tc.want == "" && err != nil) || (tc.want != "" && got != tc.want) {
+			t.Errorf("checkLimits(%q) = %v, want %q", tc.typed, err, tc.want)
+		}
+	}
+}
+
+func TestSplitPartsKeepsItemsWhole(t *testing.T) {
+	items := []string{
+		"abcdef012345 Wikimedia\\Rdbms\\DBQueryError: Error 1205 (new, 42×, first 1h ago) — T23",
+		"0011223344 PHP Warning: Undefined index: foo in /srv/mediawiki/php-1.44/includes/x.php (regressed, 7×, first 3h ago) — T24",
+		"99aa PHP Notice: something else entirely (new, 1×, first 2m ago)",
+	}
+	lines := splitParts("bob: "+strings.Join(items, " | "), 160)
+	if len(lines) != 3 {
+		t.Fatalf("got %d lines: %q", len(lines), lines)
+	}
+	for i, l := range lines {
+		if len(l) > 160 {
+			t.Errorf("line %d too long: %d", i, len(l))
+		}
+		if strings.HasPrefix(l, "ago)") || strings.HasPrefix(l, "T2") || strings.HasPrefix(l, "—") {
+			t.Errorf("line %d starts with a fragment: %q", i, l)
+		}
+	}
+	if lines[1] != items[1] {
+		t.Errorf("second line %q, want the whole second item", lines[1])
 	}
 }
 

@@ -86,7 +86,7 @@ type harness struct {
 }
 
 type fakes struct {
-	// allowFlood turns girc's flood limiter off, for tests that exchange
+	// allowFlood turns the sender's flood budget off, for tests that exchange
 	// many lines and would otherwise spend most of their time waiting.
 	allowFlood bool
 	// noAccountCaps makes the bot ignore account-tag and account-notify, to
@@ -149,10 +149,8 @@ func startBot(t *testing.T, srv *ircd.Server, db *store.DB, cfg Config, f fakes,
 	b.confirmWait = 10 * time.Second
 	b.userBurst = 1000
 	b.dialer = g
-	if b.client.Config.AllowFlood {
-		t.Fatal("girc's flood limiter is off by default")
-	}
-	b.client.Config.AllowFlood = f.allowFlood
+	// The sender's flood budget is on unless a test turns it off.
+	b.out.unlimited = f.allowFlood
 	b.noAccountCaps = f.noAccountCaps
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{t: t, srv: srv, db: db, clock: c, gate: g, bot: b, cancel: cancel, done: make(chan struct{})}

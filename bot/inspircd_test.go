@@ -54,7 +54,7 @@ func TestInspircdAccounts(t *testing.T) {
 				t.Errorf("logged in as %q, want sheriff (SASL)", a)
 			}
 			ctx := context.Background()
-			if err := h.bot.Announce(ctx, errFinding("sigA", "Fatal error in "+mode), ""); err != nil {
+			if err := h.bot.Announce(ctx, errFinding("sigA", "Fatal error in "+mode), "https://phabricator.example/T123"); err != nil {
 				t.Fatal(err)
 			}
 			h.waitPending(1)

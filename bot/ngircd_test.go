@@ -86,7 +86,7 @@ func TestNgircdAnnounceAndCommands(t *testing.T) {
 	h.waitPending(1)
 	c.Advance(10 * time.Second)
 	e := alice.MustExpect(10*time.Second, "single announcement", notice("alice: new error signature #1: "))
-	if got, want := e.Last(), "alice: new error signature #1: DBQueryError QUIT :x [REDACTED] https://phabricator.example/T100"; got != want {
+	if got, want := e.Last(), "alice: new error signature #1: DBQueryError QUIT :x [REDACTED] — https://phabricator.example/T100"; got != want {
 		t.Errorf("announcement %q, want %q", got, want)
 	}
 	h.waitPending(0) // delivery confirmed by the server
@@ -103,7 +103,7 @@ func TestNgircdAnnounceAndCommands(t *testing.T) {
 	h.waitPending(3)
 	c.Advance(10 * time.Second)
 	e = alice.MustExpect(10*time.Second, "burst", notice("alice: 3 new error signatures"))
-	if got, want := e.Last(), "alice: 3 new error signatures (#2–#4): Error A, Error B, Error C see https://sheriff.example/recent"; got != want {
+	if got, want := e.Last(), "alice: 3 new error signatures (#2–#4, burst b2): Error A, Error B, Error C — see https://sheriff.example/recent"; got != want {
 		t.Errorf("burst %q, want %q", got, want)
 	}
 	h.waitPending(0)
@@ -171,12 +171,12 @@ func TestNgircdAnnounceAndCommands(t *testing.T) {
 	// Hostile input: formatting codes and a bidi override in the reason
 	// never come back.
 	alice.Send("PRIVMSG " + testChan + " :!silence *Error* 2h \x0304flaky\x03 \u202etest\u202c")
-	e = alice.MustExpect(15*time.Second, "silence", replyTo("alice", "silence #1: pattern *Error* until Mon 6 Jan 14:00 UTC (flaky test)"))
+	e = alice.MustExpect(15*time.Second, "silence", replyTo("alice", "silence #1: pattern *Error* for 2 h, until Mon 6 Jan 14:00 UTC (flaky test)"))
 	if strings.ContainsAny(e.Last(), "\x03\u202e\u202c") {
 		t.Errorf("control characters echoed: %q", e.Last())
 	}
 	alice.Send("PRIVMSG " + testChan + " :!silence T100 forever because")
-	alice.MustExpect(15*time.Second, "bad duration", replyTo("alice", "bad duration \"forever\"; usage: !silence"))
+	alice.MustExpect(15*time.Second, "bad duration", replyTo("alice", "bad duration \"forever\" (e.g. 30min, 4h, 2d, 1w); usage: !silence"))
 	alice.Send("PRIVMSG " + testChan + " :!silences")
 	alice.MustExpect(15*time.Second, "silences", replyTo("alice", "1 active: #1 pattern *Error* by alice (op in #sheriff-test) until Mon 6 Jan 14:00 UTC: flaky test"))
 
@@ -258,7 +258,7 @@ func TestNgircdReconnectExactlyOnce(t *testing.T) {
 	obs2.Join(testChan)
 	g.Release()
 	obs2.MustExpect(20*time.Second, "bot re-join", joined("sheriff"))
-	obs2.MustExpect(10*time.Second, "queued burst", notice("alice: 2 new error signatures (#2–#3): error k2, error k3"))
+	obs2.MustExpect(10*time.Second, "queued burst", notice("alice: 2 new error signatures (#2–#3, burst b2): error k2, error k3"))
 	h.waitPending(0)
 
 	// One more announcement after the queued ones proves the queue has been
@@ -349,7 +349,7 @@ func TestNgircdEscalationExpiryTopic(t *testing.T) {
 	}
 	h.waitPending(2)
 	c.Advance(10 * time.Second)
-	obs.MustExpect(10*time.Second, "burst", notice("alice: 2 puppet failures (#1–#2): puppet e1, puppet e2"))
+	obs.MustExpect(10*time.Second, "burst", notice("alice: 2 puppet failures (#1–#2, burst b1): puppet e1, puppet e2"))
 	h.waitPending(0)
 	if err := h.bot.sil.Ack(ctx, "e2", "alice"); err != nil {
 		t.Fatal(err)
@@ -362,7 +362,7 @@ func TestNgircdEscalationExpiryTopic(t *testing.T) {
 	c.Advance(10 * time.Minute)
 	h.waitPending(1) // the reminder waits for its burst window
 	c.Advance(10 * time.Second)
-	obs.MustExpect(10*time.Second, "reminder", notice("alice: reminder, #1 is not acked yet: puppet e1"))
+	obs.MustExpect(10*time.Second, "reminder", notice("alice: #1 not acked for 10 min: puppet e1"))
 
 	c.Advance(10 * time.Minute) // the silence has expired too
 	waitFor(t, 10*time.Second, "escalation and expiry queued", func() bool {
@@ -370,7 +370,7 @@ func TestNgircdEscalationExpiryTopic(t *testing.T) {
 		return n == 2
 	})
 	c.Advance(10 * time.Second)
-	obs.MustExpect(10*time.Second, "escalation", notice("bob: #1 not acked by alice for 20m0s: puppet e1"))
+	obs.MustExpect(10*time.Second, "escalation", notice("bob: #1 not acked by alice for 20 min: puppet e1"))
 	obs.MustExpect(10*time.Second, "expiry", notice("silence #1 (key zzz, by bob) has expired: maintenance"))
 
 	// Nothing further: e1 has had all its pings, e2 was acked, the expiry
@@ -385,7 +385,7 @@ func TestNgircdEscalationExpiryTopic(t *testing.T) {
 	})
 	c.Advance(10 * time.Second)
 	obs.MustExpect(10*time.Second, "e3", notice("error e3"))
-	for _, s := range []string{"e2", "reminder", "not acked by", "has expired"} {
+	for _, s := range []string{"e2", "not acked for", "not acked by", "has expired"} {
 		if n := obs.Count(notice(s)); n > 1 || (s == "e2" && n != 1) {
 			t.Errorf("%q announced %d times", s, n)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,6 +61,13 @@ CREATE INDEX bot_announce_pending ON bot_announce(sent, id);
 CREATE UNIQUE INDEX bot_announce_pending_key ON bot_announce(kind, key) WHERE sent = 0 AND reason = 'new';
 CREATE INDEX bot_announce_escalation ON bot_announce(reason, stage, sent);
 CREATE INDEX bot_announce_task ON bot_announce(task_id);
+`},
+	// burst is the id of the first row of the line a row was delivered in,
+	// when that line announced several ("ack b12" acks them all).
+	{Version: 2, SQL: `
+ALTER TABLE bot_announce ADD COLUMN burst INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX bot_announce_burst ON bot_announce(burst) WHERE burst > 0;
+CREATE INDEX bot_announce_sent_to ON bot_announce(sent_to, reason);
 `},
 }
 
@@ -162,9 +170,13 @@ func (q *queue) markSent(ctx context.Context, ids []int64, to string, at time.Ti
 		return nil
 	}
 	return q.db.Tx(ctx, func(tx *sql.Tx) error {
+		var burst int64
+		if len(ids) > 1 {
+			burst = slices.Min(ids)
+		}
 		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, `UPDATE bot_announce SET sent = ?, sent_to = ? WHERE id = ? AND sent = 0`,
-				store.Millis(at), to, id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE bot_announce SET sent = ?, sent_to = ?, burst = ? WHERE id = ? AND sent = 0`,
+				store.Millis(at), to, burst, id); err != nil {
 				return fmt.Errorf("bot: mark sent: %w", err)
 			}
 		}
@@ -217,4 +229,28 @@ func (q *queue) findByTask(ctx context.Context, taskID string) (announcement, bo
 		return announcement{}, false, err
 	}
 	return as[0], true, nil
+}
+
+// findByKey returns the latest "new" row of finding key.
+func (q *queue) findByKey(ctx context.Context, key string) (announcement, bool, error) {
+	as, err := q.list(ctx, `reason = ? AND key = ? ORDER BY id DESC LIMIT 1`, reasonNew, key)
+	if err != nil || len(as) == 0 {
+		return announcement{}, false, err
+	}
+	return as[0], true, nil
+}
+
+// announcedTo returns the delivered findings, reminders and escalations
+// addressed to any of nicks.
+func (q *queue) announcedTo(ctx context.Context, nicks []string) ([]announcement, error) {
+	var out []announcement
+	for _, n := range nicks {
+		as, err := q.list(ctx, `sent_to = ? COLLATE NOCASE AND sent > 0 AND dropped = '' AND reason IN (?, ?, ?) ORDER BY id`,
+			n, reasonNew, reasonRemind, reasonEscalate)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, as...)
+	}
+	return out, nil
 }

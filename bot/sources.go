@@ -69,3 +69,12 @@ type TaskInfo struct {
 type TaskSource interface {
 	TaskInfo(ctx context.Context, id string) (t TaskInfo, ok bool, err error)
 }
+
+// FindingSource tells whether sheriff knows a finding, so that ack and
+// silence refuse targets that do not exist.
+type FindingSource interface {
+	// LookupFinding finds a finding by its key or by a prefix of it that
+	// only one finding has (people type the short ids `recent` shows). ok
+	// is false when no finding (or several) match.
+	LookupFinding(ctx context.Context, key string) (fullKey, title string, ok bool, err error)
+}

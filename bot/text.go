@@ -163,3 +163,45 @@ func Split(text string, max int) []string {
 	}
 	return out
 }
+
+// partSeps are the separators between the items of a list reply, tried
+// in order: a reply that must wrap breaks between items, so no line starts
+// with the tail end of an item ("ago) T23").
+var partSeps = []string{" | ", "; "}
+
+// splitParts is Split that keeps the items of a list whole: lines break at
+// the first separator of partSeps found in text, and an item is split only
+// when it alone does not fit in a line.
+func splitParts(text string, max int) []string {
+	text = strings.TrimSpace(text)
+	if len(text) <= max {
+		return Split(text, max)
+	}
+	sep := ""
+	for _, s := range partSeps {
+		if strings.Contains(text, s) {
+			sep = s
+			break
+		}
+	}
+	if sep == "" {
+		return Split(text, max)
+	}
+	var out []string
+	cur := ""
+	for _, p := range strings.Split(text, sep) {
+		switch {
+		case cur == "":
+			cur = p
+		case len(cur)+len(sep)+len(p) <= max:
+			cur += sep + p
+		default:
+			out = append(out, Split(cur, max)...)
+			cur = p
+		}
+	}
+	if cur != "" {
+		out = append(out, Split(cur, max)...)
+	}
+	return out
+}
