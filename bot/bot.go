@@ -99,6 +99,7 @@ type Bot struct {
 	regainEvery time.Duration
 	confirmWait time.Duration // how long to wait for the PONG confirming delivery
 	userBurst   int           // commands one user may give per userWindow
+	userWindow  time.Duration
 	// noAccountCaps ignores account-tag and account-notify (tests of the
 	// WHOX fallback against a server that has them).
 	noAccountCaps bool
@@ -175,6 +176,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Bot, error) {
 		regainEvery: 60 * time.Second,
 		confirmWait: 30 * time.Second,
 		userBurst:   5,
+		userWindow:  10 * time.Second,
 		namesDone:   map[string]bool{},
 		topics:      map[string]string{},
 		sendFail:    map[int]string{},

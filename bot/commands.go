@@ -23,7 +23,6 @@ const (
 	maxReplyLines = 4
 	maxSilence    = 90 * 24 * time.Hour
 	minSilence    = time.Minute
-	userWindow    = 10 * time.Second // see Bot.userBurst
 )
 
 // request is one command as received, with everything needed to decide
@@ -207,7 +206,7 @@ func (b *Bot) onPrivmsg(c *girc.Client, e girc.Event) {
 	if limited, tell := b.throttle(throttleKey(r, e.Source.Host), time.Now()); limited {
 		b.log.Info("irc command throttled", "nick", r.nick, "command", Truncate(name, 20))
 		if tell {
-			b.reply(r, fmt.Sprintf("you are sending commands too fast (at most %d per %s); I am ignoring them for a few seconds", b.userBurst, human(userWindow)))
+			b.reply(r, fmt.Sprintf("you are sending commands too fast (at most %d per %s); I am ignoring them for a few seconds", b.userBurst, human(b.userWindow)))
 		}
 		return
 	}
@@ -251,7 +250,7 @@ func (b *Bot) throttle(key string, now time.Time) (limited, tell bool) {
 	}
 	hits := u.at[:0]
 	for _, t := range u.at {
-		if now.Sub(t) < userWindow {
+		if now.Sub(t) < b.userWindow {
 			hits = append(hits, t)
 		}
 	}
@@ -263,7 +262,7 @@ func (b *Bot) throttle(key string, now time.Time) (limited, tell bool) {
 	u.at, u.told = append(hits, now), false
 	if len(b.userHits) > 1000 { // forget idle senders
 		for k, h := range b.userHits {
-			if len(h.at) == 0 || now.Sub(h.at[len(h.at)-1]) > userWindow {
+			if len(h.at) == 0 || now.Sub(h.at[len(h.at)-1]) > b.userWindow {
 				delete(b.userHits, k)
 			}
 		}

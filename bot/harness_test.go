@@ -96,6 +96,8 @@ type fakes struct {
 	recent        RecentSource
 	drift         DriftSource
 	tasks         TaskSource
+	findings      FindingSource
+	taskRef       func(string) string
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -136,7 +138,7 @@ func openDB(t *testing.T) *store.DB {
 func startBot(t *testing.T, srv *ircd.Server, db *store.DB, cfg Config, f fakes, c *clock.Fake, g *gate) *harness {
 	t.Helper()
 	b, err := New(context.Background(), cfg, Deps{
-		DB: db, Status: f.status, Recent: f.recent, Drift: f.drift, Tasks: f.tasks,
+		DB: db, Status: f.status, Recent: f.recent, Drift: f.drift, Tasks: f.tasks, Findings: f.findings, TaskRef: f.taskRef,
 		Logger: testLogger(t), Now: c.Now,
 		Redact: func(s string) string { return strings.ReplaceAll(s, "s3cr3t", "[REDACTED]") },
 	})
@@ -203,7 +205,13 @@ func (h *harness) waitHealthy() {
 
 func (h *harness) waitPending(n int) {
 	h.t.Helper()
-	waitFor(h.t, 10*time.Second, "pending announcements", func() bool {
+	h.waitPendingFor(n, 10*time.Second)
+}
+
+// waitPendingFor is waitPending for deliveries paced by the flood budget.
+func (h *harness) waitPendingFor(n int, timeout time.Duration) {
+	h.t.Helper()
+	waitFor(h.t, timeout, "pending announcements", func() bool {
 		c, err := h.bot.q.pendingCount(context.Background())
 		return err == nil && c == n
 	})

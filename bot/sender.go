@@ -105,34 +105,31 @@ func (s *sender) wait() time.Duration {
 	return s.debt - floodSlack
 }
 
-// run writes queued lines, highest priority first, until ctx is done.
+// next takes the line to write now, highest priority first; when the
+// flood budget says to wait, it leaves the line queued (a reply arriving
+// meanwhile goes out before it) and returns how long.
+func (s *sender) next() (it outItem, delay time.Duration, found bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for p := range s.q {
+		if len(s.q[p]) == 0 {
+			continue
+		}
+		it = s.q[p][0]
+		if delay = s.wait(); delay > 0 {
+			return it, delay, true
+		}
+		s.q[p] = s.q[p][1:]
+		s.debt += lineCost(it.ev)
+		return it, 0, true
+	}
+	return outItem{}, 0, false
+}
+
+// run writes queued lines until ctx is done.
 func (s *sender) run(ctx context.Context) {
 	for {
-		s.mu.Lock()
-		var it outItem
-		found := false
-		for p := range s.q {
-			if len(s.q[p]) > 0 {
-				it, found = s.q[p][0], true
-				break
-			}
-		}
-		var delay time.Duration
-		if found {
-			delay = s.wait()
-			if delay == 0 {
-				// Take it off the queue only now: a reply arriving while we
-				// wait for the budget goes out before it.
-				for p := range s.q {
-					if len(s.q[p]) > 0 && s.q[p][0].done == it.done {
-						s.q[p] = s.q[p][1:]
-						break
-					}
-				}
-				s.debt += lineCost(it.ev)
-			}
-		}
-		s.mu.Unlock()
+		it, delay, found := s.next()
 		switch {
 		case found && delay == 0:
 			if s.live(it.gen) {

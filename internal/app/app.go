@@ -148,7 +148,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Service, e
 		}
 		src := botSources{s}
 		s.Bot, err = bot.New(ctx, bc, bot.Deps{DB: db, Silences: s.Silences, Status: src, Recent: src, Drift: src, Tasks: src,
-			Logger: log, Redact: s.Redactor.String})
+			Findings: src, TaskRef: outboxTaskRef, Logger: log, Redact: s.Redactor.String})
 		if err != nil {
 			return nil, fmt.Errorf("irc: %w", err)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wikimedia/sheriff/bot"
 	"github.com/wikimedia/sheriff/internal/config"
+	"github.com/wikimedia/sheriff/internal/filer"
 	"github.com/wikimedia/sheriff/internal/finding"
 	"github.com/wikimedia/sheriff/internal/health"
 	"github.com/wikimedia/sheriff/internal/rota"
@@ -70,6 +71,41 @@ func (b botSources) Status(ctx context.Context) []bot.Subsystem {
 	return out
 }
 
+// webLink is u when it is a web link; dry-run tasks live in local files,
+// whose paths are never shown on IRC.
+func webLink(u string) string {
+	if strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+		return u
+	}
+	return ""
+}
+
+// outboxTaskRef names a dry-run task by its outbox id.
+func outboxTaskRef(location string) string {
+	id, err := filer.OutboxTaskID(location)
+	if err != nil || id <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("T%d", id)
+}
+
+// LookupFinding finds a signature by id or unique id prefix.
+func (b botSources) LookupFinding(ctx context.Context, key string) (string, string, bool, error) {
+	sigs, err := b.s.Tracker.FindByPrefix(ctx, key)
+	if err != nil {
+		return "", "", false, err
+	}
+	for _, s := range sigs {
+		if s.ID == key {
+			return s.ID, s.Title, true, nil
+		}
+	}
+	if len(sigs) == 1 {
+		return sigs[0].ID, sigs[0].Title, true, nil
+	}
+	return "", "", false, nil
+}
+
 func (b botSources) Recent(ctx context.Context, n int) ([]bot.Signature, error) {
 	sigs, err := b.s.Tracker.List(ctx, tracker.ListOptions{OrderBy: "first_seen", Limit: n})
 	if err != nil {
@@ -79,7 +115,7 @@ func (b botSources) Recent(ctx context.Context, n int) ([]bot.Signature, error) 
 	for _, s := range sigs {
 		task := s.Task
 		if task == "" {
-			task = s.TaskURL
+			task = webLink(s.TaskURL)
 		}
 		out = append(out, bot.Signature{Key: s.ID, Title: s.Title, Status: string(s.Status), Count: s.Count,
 			FirstSeen: s.FirstSeen, LastSeen: s.LastSeen, Task: task})
@@ -116,7 +152,7 @@ func (b botSources) TaskInfo(ctx context.Context, id string) (bot.TaskInfo, bool
 	if len(sigs) == 0 {
 		return bot.TaskInfo{}, false, nil
 	}
-	ti := bot.TaskInfo{ID: fmt.Sprintf("T%d", n), Title: sigs[0].Title, Status: string(sigs[0].Status), URL: sigs[0].TaskURL}
+	ti := bot.TaskInfo{ID: fmt.Sprintf("T%d", n), Title: sigs[0].Title, Status: string(sigs[0].Status), URL: webLink(sigs[0].TaskURL)}
 	for _, s := range sigs {
 		ti.Keys = append(ti.Keys, s.ID)
 		ti.Count += s.Count

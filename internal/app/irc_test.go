@@ -55,6 +55,12 @@ func TestDemoOnIRC(t *testing.T) {
 	if strings.Contains(e.Last(), "silence #") {
 		t.Fatalf("an unidentified nick silenced something: %q", e.Last())
 	}
+	// Dry-run tasks are known by their outbox id, never by their file.
+	alice.Send("PRIVMSG #sheriff-test :!task T1")
+	e = alice.MustExpect(20*time.Second, "task reply", ircd.From("sheriff", ircd.Msg("PRIVMSG", "#sheriff-test", "alice: T1 (")))
+	if strings.Contains(alice.Transcript(), cfg.DataDir) || strings.Contains(alice.Transcript(), ".md") {
+		t.Errorf("IRC shows a local path: %q", e.Last())
+	}
 	// Announcements are budgeted: far fewer lines than signatures.
 	time.Sleep(2 * time.Second)
 	n := alice.Count(ircd.From("sheriff", ircd.Cmd("NOTICE")))

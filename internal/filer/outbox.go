@@ -398,3 +398,14 @@ func (o *Outbox) CommentsSince(_ context.Context, id int, since time.Time) ([]st
 	}
 	return out, nil
 }
+
+// OutboxTaskID returns the id of the dry-run task whose file is path (the
+// location the outbox gives as a task's URL), so that IRC and the
+// dashboard can name it "T<id>" instead of showing a local file path.
+func OutboxTaskID(path string) (int, error) {
+	t, err := (&Outbox{}).read(path)
+	if err != nil {
+		return 0, err
+	}
+	return t.ID, nil
+}

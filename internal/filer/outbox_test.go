@@ -190,3 +190,24 @@ func TestOutboxLifeCycle(t *testing.T) {
 		t.Fatalf("files %v %v", tasks2, comments)
 	}
 }
+
+// A dry-run task's file gives back its id, so that IRC and the dashboard
+// can name it without showing the path.
+func TestOutboxTaskID(t *testing.T) {
+	ob, err := NewOutbox(t.TempDir(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last Task
+	for _, k := range []string{"a", "b"} {
+		if last, err = ob.Create(context.Background(), NewTask{Kind: "error", Key: k, Marker: "m" + k, Title: "t " + k, Description: "d"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if id, err := OutboxTaskID(last.URL); err != nil || id != last.ID || id != 2 {
+		t.Errorf("OutboxTaskID(%s) = %d, %v; want %d", last.URL, id, err, last.ID)
+	}
+	if _, err := OutboxTaskID(filepath.Join(t.TempDir(), "missing.md")); err == nil {
+		t.Error("no error for a missing file")
+	}
+}
