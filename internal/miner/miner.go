@@ -94,8 +94,22 @@ type Template struct {
 type ttok struct {
 	h      uint64
 	s      string
-	wild   bool // matches any token
+	wild   bool // a parameter
 	masked bool // a masked constant such as pid=<*>
+	// onlyMasked marks a parameter that so far only ever held masked
+	// values: it matches masked tokens only, so that "Fan speeds ( 3552
+	// ... )" does not swallow "Fan speeds ( **** ... )", and a template
+	// without a word of its own does not match every line of its length.
+	// It opens to words only through a weak merge (see weakMerge).
+	onlyMasked bool
+}
+
+// covers reports whether the template position takes the line token.
+func (tt *ttok) takes(lt *tok) bool {
+	if tt.wild {
+		return !tt.onlyMasked || lt.masked
+	}
+	return tt.h == lt.h
 }
 
 // alt is evidence: a word seen at position pos by a line that otherwise
@@ -120,6 +134,7 @@ type tpl struct {
 	toks    []ttok
 	varAt   int // index of the variable-length parameter, -1 if none
 	nconst  int // non-wild positions
+	words   int // non-wild, unmasked positions holding a letter
 	str     string
 	count   int64
 	last    uint64
@@ -326,7 +341,7 @@ func matches(t *tpl, toks []tok) bool {
 			return false
 		}
 		for i := range t.toks {
-			if !t.toks[i].wild && t.toks[i].h != toks[i].h {
+			if !t.toks[i].takes(&toks[i]) {
 				return false
 			}
 		}
@@ -337,13 +352,13 @@ func matches(t *tpl, toks []tok) bool {
 		return false
 	}
 	for i := 0; i < pre; i++ {
-		if !t.toks[i].wild && t.toks[i].h != toks[i].h {
+		if !t.toks[i].takes(&toks[i]) {
 			return false
 		}
 	}
 	off := len(toks) - len(t.toks)
 	for i := t.varAt + 1; i < len(t.toks); i++ {
-		if !t.toks[i].wild && t.toks[i].h != toks[i+off].h {
+		if !t.toks[i].takes(&toks[i+off]) {
 			return false
 		}
 	}
@@ -371,18 +386,46 @@ func (m *Miner) find(toks []tok) *tpl {
 }
 
 // weak reports whether a difference between a template position and a line
-// token is the kind a parameter makes: one side masked, the other not.
-func weak(tt *ttok, lt *tok) bool { return tt.masked != lt.masked }
+// token is the kind a parameter makes: one side masked (or a parameter), the
+// other a word that can stand for a value ("unknown" against an address, a
+// thread name against a pool id). An empty value ("rhost=" against
+// "rhost=<*>") or punctuation ("****" against a number) is not a value
+// word: such lines are a different event until the position has shown real
+// variety.
+func weak(tt *ttok, lt *tok, line string) bool {
+	if (tt.masked || tt.wild) == lt.masked {
+		return false
+	}
+	w := tt.s
+	if !tt.wild && !tt.masked {
+		w = ""
+	}
+	if !lt.masked {
+		w = line[lt.s:lt.e]
+	}
+	return valueWord(w)
+}
+
+func valueWord(w string) bool {
+	if w == "" || !hasLetter(w) {
+		return false
+	}
+	switch w[len(w)-1] {
+	case '=', ':':
+		return false
+	}
+	return true
+}
 
 // learn tries to generalise an existing template so that it covers the line.
 func (m *Miner) learn(line string, toks []tok) (*tpl, []string) {
-	if t, merged := m.learnFixed(toks); t != nil {
+	if t, merged := m.learnFixed(line, toks); t != nil {
 		return t, merged
 	}
 	return m.learnVariable(toks)
 }
 
-func (m *Miner) learnFixed(toks []tok) (*tpl, []string) {
+func (m *Miner) learnFixed(line string, toks []tok) (*tpl, []string) {
 	var (
 		best  *tpl
 		bestD []int
@@ -391,23 +434,31 @@ func (m *Miner) learnFixed(toks []tok) (*tpl, []string) {
 	for _, t := range m.buckets[len(toks)] {
 		maxD := max(1, t.nconst/2)
 		d := m.diffs[:0]
+		lost := 0 // word constants the generalisation would drop
 		for i := range t.toks {
 			tt := &t.toks[i]
-			if tt.wild || tt.h == toks[i].h {
+			if tt.takes(&toks[i]) {
 				continue
 			}
 			d = append(d, i)
+			if !tt.wild && !tt.masked && hasLetter(tt.s) {
+				lost++
+			}
 			if len(d) > maxD {
 				break
 			}
 		}
 		m.diffs = d
-		if len(d) == 0 || len(d) > maxD || t.nconst-len(d) < 1 {
+		// A template keeps at least one word of its own.
+		if len(d) == 0 || len(d) > maxD || t.words-lost < 1 {
 			continue
 		}
 		ok := true
 		for _, i := range d {
-			if weak(&t.toks[i], &toks[i]) {
+			// A weak difference generalises at once only while the word
+			// positions around it agree: at least as many kept words as
+			// differing positions.
+			if weak(&t.toks[i], &toks[i], line) && t.words-lost >= len(d) {
 				continue
 			}
 			// Evidence counts per set of differing positions: words seen at
@@ -435,7 +486,7 @@ func (m *Miner) learnFixed(toks []tok) (*tpl, []string) {
 		return nil, nil
 	}
 	for _, i := range bestD {
-		best.toks[i] = ttok{s: wildString, wild: true}
+		best.toks[i] = ttok{s: wildString, wild: true} // open to words from now on
 	}
 	best.refresh()
 	return m.absorb(best)
@@ -464,6 +515,10 @@ func (t *tpl) addAlt(pos int32, ctx, h uint64) int {
 // survives, taking t's tokens. It returns the survivor and the ids that became
 // aliases.
 func (m *Miner) absorb(t *tpl) (*tpl, []string) {
+	// A generalised template may now be the better match for shapes cached
+	// under another one; the cache must give what find would, or a restart
+	// (which starts with an empty cache) would group differently.
+	clear(m.cache)
 	var covered []*tpl
 	cands := m.buckets[len(t.toks)]
 	if t.varAt >= 0 {
@@ -527,7 +582,7 @@ func covers(t, u *tpl) bool {
 			return false
 		}
 		for i := range t.toks {
-			if !t.toks[i].wild && (u.toks[i].wild || t.toks[i].h != u.toks[i].h) {
+			if !covers1(&t.toks[i], &u.toks[i]) {
 				return false
 			}
 		}
@@ -542,22 +597,36 @@ func covers(t, u *tpl) bool {
 		return false
 	}
 	for i := 0; i < pre; i++ {
-		if !t.toks[i].wild && (u.toks[i].wild || t.toks[i].h != u.toks[i].h) {
+		if !covers1(&t.toks[i], &u.toks[i]) {
 			return false
 		}
 	}
 	off := len(u.toks) - len(t.toks)
 	for i := t.varAt + 1; i < len(t.toks); i++ {
-		ut := u.toks[i+off]
-		if !t.toks[i].wild && (ut.wild || t.toks[i].h != ut.h) {
+		if !covers1(&t.toks[i], &u.toks[i+off]) {
 			return false
 		}
 	}
 	return true
 }
 
+// covers1 reports whether template position a takes every token position b
+// takes.
+func covers1(a, b *ttok) bool {
+	switch {
+	case !a.wild:
+		return !b.wild && a.h == b.h
+	case !a.onlyMasked:
+		return true
+	case b.wild:
+		return b.onlyMasked
+	default:
+		return b.masked
+	}
+}
+
 func (t *tpl) refresh() {
-	t.nconst = 0
+	t.nconst, t.words = 0, 0
 	var b strings.Builder
 	for i := range t.toks {
 		if i > 0 {
@@ -565,6 +634,9 @@ func (t *tpl) refresh() {
 		}
 		if !t.toks[i].wild {
 			t.nconst++
+			if !t.toks[i].masked && hasLetter(t.toks[i].s) {
+				t.words++
+			}
 		}
 		b.WriteString(t.toks[i].s)
 	}
@@ -632,7 +704,7 @@ func (m *Miner) create(line string, toks []tok) *tpl {
 	t := &tpl{seq: m.seq, varAt: -1, toks: make([]ttok, len(toks))}
 	for i, k := range toks {
 		if k.wild() {
-			t.toks[i] = ttok{s: wildString, wild: true}
+			t.toks[i] = ttok{s: wildString, wild: true, onlyMasked: true}
 		} else {
 			t.toks[i] = ttok{h: k.h, s: strings.Clone(k.canon(line)), masked: k.masked}
 		}
@@ -774,7 +846,7 @@ func (m *Miner) learnVariable(toks []tok) (*tpl, []string) {
 		if i > bestP {
 			j = i + off
 		}
-		if nt[i].h != toks[j].h {
+		if !nt[i].takes(&toks[j]) {
 			nt[i] = ttok{s: wildString, wild: true}
 		}
 	}
@@ -817,7 +889,7 @@ func anchored(anchors, words, s, un, n int) bool {
 func align(u *tpl, toks []tok) (p, s, miss, anchors, words int) {
 	n, un := len(toks), len(u.toks)
 	lim := min(n, un) - 1
-	eq := func(ut *ttok, lt *tok) bool { return ut.wild || ut.h == lt.h }
+	eq := func(ut *ttok, lt *tok) bool { return ut.takes(lt) }
 	// Grow the prefix while it matches (allowing one miss), then the suffix.
 	bestScore := -1
 	for try := 0; try < 2; try++ {
@@ -866,7 +938,7 @@ func align(u *tpl, toks []tok) (p, s, miss, anchors, words int) {
 		if i >= un-s {
 			j = i - un + n
 		}
-		if ut.wild || ut.masked || ut.h != toks[j].h {
+		if ut.wild || ut.masked || !ut.takes(&toks[j]) {
 			continue
 		}
 		anchors++

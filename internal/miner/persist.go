@@ -31,6 +31,9 @@ type TemplateState struct {
 	Count    int64
 	LastSeen uint64
 	Evidence Evidence
+	// MaskedOnly lists the parameters that take masked values only (see
+	// ttok.onlyMasked). States written before it existed have none.
+	MaskedOnly []int `json:",omitempty"`
 }
 
 // Evidence is what a template has seen towards generalising; it is kept so
@@ -51,6 +54,9 @@ func (m *Miner) Snapshot() State {
 			Tokens: make([]string, len(t.toks))}
 		for i, k := range t.toks {
 			ts.Tokens[i] = k.s
+			if k.wild && k.onlyMasked {
+				ts.MaskedOnly = append(ts.MaskedOnly, i)
+			}
 		}
 		for _, a := range t.alts {
 			ts.Evidence.Words = append(ts.Evidence.Words, [3]uint64{uint64(a.pos), a.ctx, a.h})
@@ -97,6 +103,12 @@ func Restore(st State, opt Options) (*Miner, error) {
 			} else {
 				t.toks[i] = ttok{h: hashCanon(w), s: w, masked: strings.Contains(w, wildString)}
 			}
+		}
+		for _, i := range s.MaskedOnly {
+			if i < 0 || i >= len(t.toks) || !t.toks[i].wild {
+				return nil, fmt.Errorf("%w: template %q: masked-only position %d is not a parameter", ErrState, s.ID, i)
+			}
+			t.toks[i].onlyMasked = true
 		}
 		for _, a := range s.Evidence.Words {
 			t.alts = append(t.alts, alt{pos: int32(a[0]), ctx: a[1], h: a[2]})
@@ -169,9 +181,10 @@ func Migrate(ctx context.Context, db *store.DB) error {
 }
 
 type templateRow struct {
-	Tokens   []string
-	VarAt    int
-	Evidence Evidence
+	Tokens     []string
+	VarAt      int
+	Evidence   Evidence
+	MaskedOnly []int `json:",omitempty"`
 }
 
 type metaRow struct {
@@ -195,7 +208,7 @@ func SaveTx(ctx context.Context, tx *sql.Tx, name string, m *Miner) error {
 	}
 	defer ins.Close()
 	for _, t := range st.Templates {
-		row, err := json.Marshal(templateRow{Tokens: t.Tokens, VarAt: t.VarAt, Evidence: t.Evidence})
+		row, err := json.Marshal(templateRow{Tokens: t.Tokens, VarAt: t.VarAt, Evidence: t.Evidence, MaskedOnly: t.MaskedOnly})
 		if err != nil {
 			return fmt.Errorf("miner: save %s: %w", name, err)
 		}
@@ -257,7 +270,7 @@ func Load(ctx context.Context, db *store.DB, name string, opt Options) (*Miner, 
 		if err := json.Unmarshal([]byte(raw), &tr); err != nil {
 			return nil, fmt.Errorf("%w: miner_templates %s/%s field state: %v", ErrState, name, t.ID, err)
 		}
-		t.Seq, t.LastSeen, t.Tokens, t.VarAt, t.Evidence = uint64(seq), uint64(last), tr.Tokens, tr.VarAt, tr.Evidence
+		t.Seq, t.LastSeen, t.Tokens, t.VarAt, t.Evidence, t.MaskedOnly = uint64(seq), uint64(last), tr.Tokens, tr.VarAt, tr.Evidence, tr.MaskedOnly
 		st.Templates = append(st.Templates, t)
 	}
 	if err := rows.Err(); err != nil {

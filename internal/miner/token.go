@@ -193,12 +193,30 @@ func tokenize(line string, out []tok) []tok {
 			return out
 		}
 		start := i
+		if classes[c]&(cDigit|cUpper) != 0 || c == '[' || c == '(' {
+			if e, pre := dateAt(line, i); e > 0 {
+				// A date or time, blanks and names included, is one value.
+				end := e
+				for end < n && !isSpace(line[end]) {
+					end++
+				}
+				suf := 0
+				for suf < end-e && isTrailer(line[end-1-suf]) {
+					suf++
+				}
+				out = append(out, mkMasked(line, start, end, int32(pre), int32(suf)))
+				i = end
+				continue
+			}
+		}
 		if c == '"' || c == '\'' || c == '`' {
 			if j := closeQuote(line, i); j > 0 {
 				end := j + 1
 				for end < n && !isSpace(line[end]) {
 					end++
 				}
+				// A quoted request line is one value, its method included
+				// (see README, conventions).
 				out = append(out, mkMasked(line, start, end, 1, int32(end-j)))
 				i = end
 				continue
@@ -242,9 +260,21 @@ func tokenize(line string, out []tok) []tok {
 			j++
 		}
 		t := classify(line, start, j, spanned)
-		if !t.masked && len(out) > 0 && out[len(out)-1].wild() && isUnit(line[t.s:t.e]) {
-			// "12 MB", "3.5 ms": the unit goes with the number.
-			t = mkMasked(line, start, j, 0, 0)
+		if k := len(out) - 1; !t.masked && k >= 0 && out[k].masked && out[k].suf == 0 && isUnit(line[t.s:t.e]) {
+			// "12 MB", "3.5 ms", "(1.16 KB)": the unit goes with the number.
+			suf := int32(0)
+			for int(suf) < j-start && isTrailer(line[j-1-int(suf)]) {
+				suf++
+			}
+			prev := out[k]
+			out = out[:k]
+			t = mkMasked(line, int(prev.s), j, prev.pre, suf)
+			if k := len(out) - 1; k >= 0 && out[k].wild() && t.pre == 1 && t.suf == 1 && line[t.s] == '(' && line[t.e-1] == ')' {
+				// "1190 bytes (1.16 KB)": an amount given twice is one
+				// value, so lines with and without the second form align.
+				t = mkMasked(line, int(out[k].s), j, 0, 0)
+				out = out[:k]
+			}
 		}
 		out = append(out, t)
 		i = j
@@ -315,6 +345,9 @@ func classify(line string, s, e int, spanned bool) tok {
 	for p < len(t) && p < 3 && isOpener(t[p]) {
 		p++
 	}
+	if p > 0 && t[p-1] == '<' && p < len(t) && isDigit(t[p]) && strings.IndexByte(t, '>') < 0 {
+		p-- // "<1 sec": the sign belongs to the number
+	}
 	q := len(t)
 	for q > p && isTrailer(t[q-1]) {
 		q--
@@ -324,6 +357,14 @@ func classify(line string, s, e int, spanned bool) tok {
 	}
 	core := t[p:q]
 	suf := int32(len(t) - q)
+	if l := core[len(core)-1]; l == 'e' || l == 'E' { // true, false
+		if isBool(core) {
+			return mkMasked(line, s, e, int32(p), suf)
+		}
+		if c := strings.LastIndexByte(core, ':'); c > 0 && isBool(core[c+1:]) && validKey(core[:c]) {
+			return mkMasked(line, s, e, int32(p+c+1), suf) // enabled:true
+		}
+	}
 	var upperSeg bool
 	var flags uint8
 	eq, br, brClose := -1, -1, -1
@@ -375,7 +416,16 @@ func classify(line string, s, e int, spanned bool) tok {
 	if br > 0 && brClose < br && isTypeName(core[:br]) {
 		return mkMasked(line, s, e, int32(p+br+1), suf)
 	}
+	if digit && !spanned && !slash && !at && !dotted && isNumberedName(core) {
+		return mkConst(line, s, e) // SOCKS5, ssh2, eth0, sda1: names, not numbers
+	}
 	if spanned || digit || slash || at || (dotted && !upperSeg) || hexOnly {
+		if n := closedInside(core, t[q:]); n > 0 {
+			// "LOCAL(0),", "WorkSource{10113},": a closing bracket whose
+			// opener is inside the value belongs to the value.
+			suf -= int32(n)
+			core = t[p : q+n]
+		}
 		if !spanned && !slash {
 			// "10.0.0.1:50010:Served": a message glued to an address keeps
 			// its word.
@@ -435,4 +485,75 @@ func allLetters(s string) bool {
 		}
 	}
 	return true
+}
+
+func isBool(w string) bool {
+	switch w {
+	case "true", "false", "True", "False", "TRUE", "FALSE":
+		return true
+	}
+	return false
+}
+
+// isNumberedName reports whether w is two or more letters followed by one or
+// two digits: protocol, interface and device names (SOCKS5, ssh2, eth0,
+// sda1, tty2) that tell events apart, unlike counters and ids.
+func isNumberedName(w string) bool {
+	k := 0
+	for k < len(w) && (isLower(w[k]) || isUpper(w[k])) {
+		k++
+	}
+	d := len(w) - k
+	if k < 2 || d < 1 || d > 2 {
+		return false
+	}
+	for ; k < len(w); k++ {
+		if !isDigit(w[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// closedInside returns how many bytes of the trailer tail belong to core:
+// the tail up to the last closing bracket whose opener is in core.
+func closedInside(core, tail string) int {
+	var open [3]int
+	for i := 0; i < len(core); i++ {
+		switch core[i] {
+		case '(':
+			open[0]++
+		case ')':
+			open[0]--
+		case '[':
+			open[1]++
+		case ']':
+			open[1]--
+		case '{':
+			open[2]++
+		case '}':
+			open[2]--
+		}
+	}
+	n := 0
+	for i := 0; i < len(tail); i++ {
+		k := -1
+		switch tail[i] {
+		case ')':
+			k = 0
+		case ']':
+			k = 1
+		case '}':
+			k = 2
+		}
+		if k < 0 {
+			continue
+		}
+		if open[k] <= 0 {
+			break
+		}
+		open[k]--
+		n = i + 1
+	}
+	return n
 }

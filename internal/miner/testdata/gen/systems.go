@@ -1,5 +1,7 @@
 package main
 
+import "fmt"
+
 // The systems of the corpus. Weights are relative frequencies; rare events
 // (weight 1-2) are deliberately present, as in real logs.
 var systems = []system{
@@ -325,10 +327,12 @@ func init() {
 		"zkpath": func(r *randT) string {
 			return "/" + pick("kafka", "hadoop-ha", "brokers", "consumers", "admin")(r) + "/" + pick("ids", "topics", "locks", "delete_topics", "lock")(r)
 		},
-		"zkerr":      pick("NodeExists", "NoNode", "NotEmpty", "BadVersion"),
-		"ngxpre":     func(r *randT) string { return expand(r, "{pid}#{small}: *{big}") },
-		"ngxinfo":    func(r *randT) string { return expand(r, "{pid}#{small}: *{big}") },
-		"ngxtime":    func(r *randT) string { return expand(r, "{small}/Jun/2024:{small}:{n}:{n} +0000") },
+		"zkerr":   pick("NodeExists", "NoNode", "NotEmpty", "BadVersion"),
+		"ngxpre":  func(r *randT) string { return expand(r, "{pid}#{small}: *{big}") },
+		"ngxinfo": func(r *randT) string { return expand(r, "{pid}#{small}: *{big}") },
+		"ngxtime": func(r *randT) string {
+			return fmt.Sprintf("%02d/Jun/2024:%02d:%02d:%02d +0000", 1+r.IntN(28), r.IntN(24), r.IntN(60), r.IntN(60))
+		},
 		"sslerr":     pick("wrong version number", "no shared cipher", "unsupported protocol", "bad key share"),
 		"dbuser":     pick("wikiuser", "wikiadmin", "repl", "prometheus", "root", "dump", "phstats", "labsdbuser"),
 		"binlog":     func(r *randT) string { return expand(r, "db{n}-bin.{big}") },
