@@ -47,7 +47,27 @@ const (
 	// Anywhere in the run, before the apply phase too (facter, unknown
 	// errors): gone when a run that applied a catalog did not log it.
 	puppetPhaseRun
+	// The run could not talk to the server at all (outage, TLS): it shows
+	// nothing of what comes later, but proves nothing else either.
+	puppetPhaseConnect
 )
+
+// puppetStage orders the phases by how far a run gets: a run failing at a
+// stage shows nothing of the later stages (their causes are hidden, not
+// recovered) and proves the earlier ones are gone.
+func (p puppetPhase) stage() int {
+	switch p {
+	case puppetPhaseConnect:
+		return 0
+	case puppetPhaseCatalog:
+		return 1
+	case puppetPhaseResource:
+		return 3
+	case puppetPhasePost:
+		return 4
+	}
+	return 2 // run: anywhere
+}
 
 func (p puppetPhase) String() string {
 	switch p {
@@ -57,6 +77,8 @@ func (p puppetPhase) String() string {
 		return "post"
 	case puppetPhaseRun:
 		return "run"
+	case puppetPhaseConnect:
+		return "connect"
 	}
 	return "resource"
 }
@@ -69,6 +91,8 @@ func parsePuppetPhase(s string) puppetPhase {
 		return puppetPhasePost
 	case "run":
 		return puppetPhaseRun
+	case "connect":
+		return puppetPhaseConnect
 	}
 	return puppetPhaseResource
 }
@@ -84,6 +108,9 @@ const (
 	puppetActRunEnd                          // "Applied catalog in N seconds"
 	puppetActDisabled                        // puppet agent --disable
 	puppetActLocked                          // another run holds the lock
+	puppetActHead                            // the first line of a message whose reason follows (template errors); Note is what failed
+	puppetActDetail                          // the reason line of such a message; Note is the reason
+	puppetActIssuer                          // the agent cannot find its certificate's issuer; Note names the CA
 )
 
 // puppetLine is the meaning of one line.
@@ -91,7 +118,7 @@ type puppetLine struct {
 	Action   puppetAction
 	Cause    PuppetCause
 	Duration time.Duration // of the run, for puppetActRunEnd
-	Note     string        // disable reason, for puppetActDisabled
+	Note     string        // disable reason, template name, reason or issuer
 	Error    bool          // logged at error level or worse
 }
 
@@ -105,7 +132,14 @@ var (
 	puppetRxLocked     = regexp.MustCompile(`^Run of Puppet configuration client already in progress`)
 	puppetRxCycleHead  = regexp.MustCompile(`^Found \d+ dependency cycles?:?`)
 	puppetRxCycleLine  = regexp.MustCompile(`^\(([A-Z][\w:]*\[.*\] => )+[A-Z][\w:]*\[.*\]\)`)
-	puppetRxRouteTo    = regexp.MustCompile(`^Connection to (https?://[^/\s]+)\S* failed, trying next route`)
+	puppetRxRouteTo    = regexp.MustCompile(`^Connection to (https?://[^/\s]+)\S* failed, trying next route(?:: .*failed after [0-9.]+ seconds: (.*))?`)
+	puppetRxIssuer     = regexp.MustCompile(`^The issuer '([^']*)' of certificate '[^']*' cannot be found locally`)
+	puppetRxTemplate   = regexp.MustCompile(`Failed to parse template (\S+?):?$`)
+	puppetRxDetail     = regexp.MustCompile(`^\s*Detail: (.+)`)
+	puppetRxUnknownFn  = regexp.MustCompile(`Unknown function: '([\w:]+)'`)
+	puppetRxUnknownTy  = regexp.MustCompile(`(?:Unknown resource type: '([\w:]+)'|Resource type not found: ([\w:]+))`)
+	puppetRxSyntax     = regexp.MustCompile(`Syntax error at (.+?)(?: \(file: ([^,)]+)(?:, line: (\d+))?(?:, column: \d+)?\))`)
+	puppetRxMismatch   = regexp.MustCompile(`([A-Z][\w:]*\[[^\]]*\]): parameter '(\w+)' (expects .+?, got \w+)`)
 	puppetRxTCP        = regexp.MustCompile(`Failed to open TCP connection to (\S+) \(`)
 	puppetRxNoRoutes   = regexp.MustCompile(`^No more routes to (\w+)`)
 	puppetRxHTTPErr    = regexp.MustCompile(`^Error (\d{3}) on SERVER: `)
@@ -120,7 +154,8 @@ var (
 	puppetRxLocation   = regexp.MustCompile(` ?\((?:file: ([^,)]+))?(?:, )?(?:line: \d+)?(?:, )?(?:column: \d+)?\)`)
 	puppetRxAtFile     = regexp.MustCompile(` at (/\S+?)(?::\d+)+`)
 	puppetRxOnNode     = regexp.MustCompile(` (on node|for node|for) ([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)`)
-	puppetRxFQDN       = regexp.MustCompile(`\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+\.[a-z]{2,}\b`)
+	// Host names end in a domain, not a file extension (elasticsearch.yml.erb).
+	puppetRxFQDN       = regexp.MustCompile(`\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:cloud|wmnet|wikimedia|org|net|com|local|localdomain|internal|lan|io|edu|eu|de|uk|fr|nl)\b`)
 	puppetRxIPv4       = regexp.MustCompile(`\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b`)
 	puppetRxUUID       = regexp.MustCompile(`\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b`)
 	puppetRxHex        = regexp.MustCompile(`\b[0-9a-f]*[0-9][0-9a-f]*[a-f][0-9a-f]*\b|\b[0-9a-f]*[a-f][0-9a-f]*[0-9][0-9a-f]*\b`)
@@ -150,6 +185,10 @@ var puppetDuplicates = []*regexp.Regexp{
 	regexp.MustCompile(`^Provider \S+ is not functional`),
 	regexp.MustCompile(`^Wrapped exception:`),
 	regexp.MustCompile(`^Unable to fetch my node definition`),
+	// The Exec's own line ("(/Stage[main]/.../Exec[x]/returns) change from
+	// ... failed: Command exceeded timeout") follows and names it.
+	regexp.MustCompile(`^Command exceeded timeout`),
+	regexp.MustCompile(`^Connection reset by peer`),
 }
 
 // classifyPuppet interprets one line (one syslog event) of host's agent.
@@ -184,6 +223,16 @@ func classifyPuppet(host, level, msg string) puppetLine {
 	if puppetRxLocked.MatchString(body) {
 		return out(puppetLine{Action: puppetActLocked})
 	}
+	if m := puppetRxIssuer.FindStringSubmatch(body); m != nil {
+		ca := strings.TrimPrefix(strings.TrimPrefix(m[1], "CN="), "Puppet CA: ")
+		return out(puppetLine{Action: puppetActIssuer, Note: ca})
+	}
+	if m := puppetRxTemplate.FindStringSubmatch(body); m != nil {
+		return out(puppetLine{Action: puppetActHead, Note: m[1]})
+	}
+	if m := puppetRxDetail.FindStringSubmatch(body); m != nil {
+		return out(puppetLine{Action: puppetActDetail, Note: m[1]})
+	}
 	if strings.HasPrefix(body, "Could not retrieve catalog; skipping run") {
 		return out(puppetLine{Action: puppetActConsequence, Cause: newPuppetCause("catalog", "could not retrieve catalog", "Puppet: could not retrieve catalog", puppetPhaseCatalog)})
 	}
@@ -215,15 +264,20 @@ func classifyPuppet(host, level, msg string) puppetLine {
 	}
 	if m := puppetRxRouteTo.FindStringSubmatch(body); m != nil {
 		server := strings.TrimPrefix(strings.TrimPrefix(m[1], "https://"), "http://")
-		return out(puppetLine{Action: puppetActCause, Cause: newPuppetCause("unreachable", server,
-			"Puppet: cannot connect to puppet server "+server, puppetPhaseCatalog)})
+		l := puppetLine{Action: puppetActCause, Cause: puppetUnreachableCause(server, m[2])}
+		if strings.Contains(m[2], "Connection reset by peer") && strings.Contains(m[2], "SSL") {
+			// The server dropped the TLS handshake: with the issuer warning
+			// just before, it is rejecting the agent's certificate.
+			l.Note = puppetNoteTLSReset
+		}
+		return out(l)
 	}
 	if m := puppetRxNoRoutes.FindStringSubmatch(body); m != nil {
 		return out(puppetLine{Action: puppetActConsequence, Cause: puppetNoRouteCause(m[1])})
 	}
 	if r, ok := strings.CutPrefix(body, "Could not send report: "); ok {
 		c := puppetGenericCause(host, "report", puppetStripServerError(r), puppetPhasePost)
-		c.Title = "Puppet: could not send report: " + puppetShorten(c.Identity, 100)
+		c.Title = "Puppet: could not send report: " + puppetShorten(puppetReportReason(c.Identity), 100)
 		if puppetIsSSL(r) || puppetRxTCP.MatchString(r) || puppetRxNoRoutes.MatchString(r) {
 			// The run itself failed on the same connection problem.
 			return out(puppetLine{Action: puppetActConsequence, Cause: c})
@@ -422,6 +476,9 @@ func puppetClassifyResource(host, source, body string, isErr bool) puppetLine {
 		}
 	case "Exec":
 		cat, verb = "exec", "failed"
+		if strings.Contains(body, "Command exceeded timeout") {
+			verb = "timed out"
+		}
 	case "File":
 		cat, verb = "file", "failed"
 	default:
@@ -437,7 +494,7 @@ func puppetCatalogCause(host, r string) PuppetCause {
 		return puppetSSLCause(host, r)
 	}
 	if m := puppetRxTCP.FindStringSubmatch(r); m != nil && !puppetRxHTTPErr.MatchString(r) {
-		return newPuppetCause("unreachable", m[1], "Puppet: cannot connect to puppet server "+m[1], puppetPhaseCatalog)
+		return puppetUnreachableCause(m[1], r)
 	}
 	if m := puppetRxNoRoutes.FindStringSubmatch(r); m != nil {
 		return puppetNoRouteCause(m[1])
@@ -472,17 +529,95 @@ func puppetCatalogCause(host, r string) PuppetCause {
 	case puppetRxDependency.MatchString(e):
 		m := puppetRxDependency.FindStringSubmatch(e)
 		return puppetDependencyCause(host, m[1], m[2])
+	case puppetRxUnknownFn.MatchString(e):
+		fn := puppetRxUnknownFn.FindStringSubmatch(e)[1]
+		return newPuppetCause("unknown-function", fn, "Puppet: unknown function "+fn+"()", puppetPhaseCatalog)
+	case puppetRxUnknownTy.MatchString(e):
+		m := puppetRxUnknownTy.FindStringSubmatch(e)
+		ty := strings.ToLower(m[1] + m[2])
+		return newPuppetCause("unknown-type", ty, "Puppet: unknown resource type "+ty, puppetPhaseCatalog)
+	case puppetRxSyntax.MatchString(e):
+		m := puppetRxSyntax.FindStringSubmatch(e)
+		file := puppetManifestPath(m[2])
+		at := file
+		if m[3] != "" {
+			at += ":" + m[3]
+		}
+		what := puppetMaskMessage(host, m[1])
+		if what == "end of input" {
+			at = "end of " + at
+		}
+		// The line moves as the file is edited: the file is the cause.
+		return newPuppetCause("syntax", file, "Puppet: syntax error at "+at, puppetPhaseCatalog)
+	case puppetRxMismatch.MatchString(e):
+		m := puppetRxMismatch.FindStringSubmatch(e)
+		res := puppetMaskTitle(host, m[1])
+		return newPuppetCause("type-mismatch", res+" "+m[2], "Puppet: type mismatch for parameter "+m[2]+" of "+res+" ("+m[3]+")", puppetPhaseCatalog)
 	}
 	c := puppetGenericCause(host, "catalog", e, puppetPhaseCatalog)
 	if status != "" {
 		c = newPuppetCause("catalog", "HTTP "+status+": "+c.Identity, "", puppetPhaseCatalog)
 	}
-	c.Title = "Puppet: catalog failed: " + puppetShorten(c.Identity, 100)
+	c.Title = "Puppet: catalog failed: " + puppetShorten(puppetRxURL.ReplaceAllString(c.Identity, "<url>"), 100)
 	return c
 }
 
+// puppetNoteTLSReset marks a route failure where the server reset the TLS
+// handshake.
+const puppetNoteTLSReset = "tls-reset"
+
+var puppetRxURL = regexp.MustCompile(`https?://\S+`)
+
+// puppetUnreachableCause is the puppet server being unreachable: the server,
+// and the reason without URLs and timings ("Connection refused").
+func puppetUnreachableCause(server, why string) PuppetCause {
+	title := "Puppet: cannot connect to puppet server " + server
+	if r := puppetConnReason(why); r != "" {
+		title += ": " + r
+	}
+	return newPuppetCause("unreachable", server, title, puppetPhaseConnect)
+}
+
+func puppetConnReason(why string) string {
+	for _, r := range []string{"Connection refused", "Connection reset by peer", "Net::ReadTimeout", "Net::OpenTimeout",
+		"Name or service not known", "No route to host", "Connection timed out"} {
+		if strings.Contains(why, r) {
+			return r
+		}
+	}
+	return ""
+}
+
+// puppetCertRejectedCause: the server resets the connection of an agent
+// whose certificate it did not issue (the agent warned that it cannot find
+// its certificate's issuer ca locally).
+func puppetCertRejectedCause(ca string) PuppetCause {
+	return newPuppetCause("ssl", "agent certificate rejected by "+ca, "Puppet: agent certificate rejected by "+ca, puppetPhaseConnect)
+}
+
+// puppetTemplateCause: a template failed to render; detail is the reason
+// puppet gives on its "Detail:" line.
+func puppetTemplateCause(host, tmpl, detail string) PuppetCause {
+	reason := puppetMaskMessage(host, detail)
+	return newPuppetCause("template", tmpl+": "+reason,
+		"Puppet: template "+path.Base(tmpl)+" failed: "+puppetShorten(reason, 100), puppetPhaseCatalog)
+}
+
+// puppetReportReason keeps the reason of a report failure: "Could not write
+// report for <fqdn>: No space left on device @ rb_sysopen - /var/..." is "No
+// space left on device".
+func puppetReportReason(s string) string {
+	if i := strings.Index(s, " @ "); i > 0 {
+		s = s[:i]
+	}
+	if i := strings.LastIndex(s, ": "); i > 0 {
+		s = s[i+2:]
+	}
+	return puppetRxURL.ReplaceAllString(s, "<url>")
+}
+
 func puppetNoRouteCause(service string) PuppetCause {
-	return newPuppetCause("unreachable", "no route to "+service, "Puppet: no route to the puppet "+service+" service", puppetPhaseCatalog)
+	return newPuppetCause("unreachable", "no route to "+service, "Puppet: no route to the puppet "+service+" service", puppetPhaseConnect)
 }
 
 func puppetStripServerError(r string) string {
@@ -507,8 +642,8 @@ func puppetIsSSL(s string) bool {
 }
 
 func puppetSSLCause(host, s string) PuppetCause {
-	c := puppetGenericCause(host, "ssl", puppetStripServerError(s), puppetPhaseCatalog)
-	c.Title = "Puppet: TLS/certificate error: " + puppetShorten(c.Identity, 100)
+	c := puppetGenericCause(host, "ssl", puppetStripServerError(s), puppetPhaseConnect)
+	c.Title = "Puppet: TLS/certificate error: " + puppetShorten(puppetRxURL.ReplaceAllString(c.Identity, "<url>"), 100)
 	return c
 }
 
@@ -577,7 +712,7 @@ func puppetMaskMessage(host, s string) string {
 		return " at " + puppetManifestPath(puppetRxAtFile.FindStringSubmatch(at)[1])
 	})
 	s = puppetMaskHost(host, s)
-	s = puppetRxOnNode.ReplaceAllString(s, " $1 <host>")
+	s = puppetRxOnNode.ReplaceAllString(s, " $1 <fqdn>")
 	s = puppetRxPeer.ReplaceAllString(s, "")
 	s = puppetRxUUID.ReplaceAllString(s, "<uuid>")
 	s = puppetRxTmp.ReplaceAllString(s, "$1/<tmp>")
@@ -612,12 +747,12 @@ func puppetMaskTitle(host, s string) string {
 func puppetMaskHost(host, s string) string {
 	host = strings.ToLower(strings.TrimSpace(host))
 	if host != "" {
-		s = strings.ReplaceAll(s, host, "<host>")
+		s = strings.ReplaceAll(s, host, "<fqdn>")
 		if short, _, ok := strings.Cut(host, "."); ok && len(short) >= 4 {
-			s = puppetReplaceWord(s, short, "<host>")
+			s = puppetReplaceWord(s, short, "<fqdn>")
 		}
 	}
-	return puppetRxFQDN.ReplaceAllString(s, "<host>")
+	return puppetRxFQDN.ReplaceAllString(s, "<fqdn>")
 }
 
 // puppetReplaceWord replaces w in s where it is not part of a longer word.

@@ -37,7 +37,7 @@ func TestPuppetLiveApply(t *testing.T) {
 	}
 	broken := func(extra string) string {
 		return fmt.Sprintf(`class profile::web {
-  service { 'nginx': ensure => running }
+  service { 'beta-missing-daemon': ensure => running }
   exec { 'warm-cache': command => '/bin/sh -c "exit 4"', path => '/bin:/usr/bin' }
   file { '%s/after': ensure => file, require => Exec['warm-cache'] }%s
 }
@@ -89,7 +89,7 @@ include profile::web
 		hostsByTitle[f.Title] = puppetHostsOf(f)
 	}
 	both := puppetSortedHosts([]string{a, b})
-	for _, title := range []string{"Puppet: Service[nginx] failed to start", "Puppet: Exec[warm-cache] failed"} {
+	for _, title := range []string{"Puppet: Service[beta-missing-daemon] failed to start", "Puppet: Exec[warm-cache] failed"} {
 		if diff := cmp.Diff(both, hostsByTitle[title]); diff != "" {
 			t.Errorf("%s (-want +got hosts):\n%s\nall: %v", title, diff, hostsByTitle)
 		}
@@ -102,7 +102,7 @@ include profile::web
 	for _, f := range h.pending() {
 		hostsByTitle[f.Title] = puppetHostsOf(f)
 	}
-	for _, title := range []string{"Puppet: Service[nginx] failed to start", "Puppet: Exec[warm-cache] failed"} {
+	for _, title := range []string{"Puppet: Service[beta-missing-daemon] failed to start", "Puppet: Exec[warm-cache] failed"} {
 		if diff := cmp.Diff([]string{b}, hostsByTitle[title]); diff != "" {
 			t.Errorf("after A recovered, %s (-want +got hosts):\n%s", title, diff)
 		}

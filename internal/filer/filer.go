@@ -414,6 +414,10 @@ func (f *Filer) update(ctx context.Context, it *item, m *Mapping, tasks map[int]
 	if m.Silenced || it.f.Status == finding.StatusSilenced {
 		return it.result(ActionSilenced, m), false, nil
 	}
+	if it.f.KeepDescription && m.ReportedCount >= 0 {
+		r, err := f.updateKept(ctx, it, m, tasks)
+		return r, false, err
+	}
 	if m.ReportedCount < 0 {
 		// Rebuilt by resync: the count already reported is unknown, so the
 		// current one becomes the baseline rather than a burst of "news".

@@ -102,7 +102,7 @@ func (o *Outbox) load() ([]outboxTask, error) {
 	seen := map[string]bool{}
 	for _, e := range ents {
 		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".md") || strings.Contains(name, ".comment-") {
+		if e.IsDir() || !strings.HasSuffix(name, ".md") || strings.Contains(name, ".comment-") || strings.Contains(name, ".edit-") {
 			continue
 		}
 		info, err := e.Info()

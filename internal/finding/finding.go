@@ -51,6 +51,14 @@ type Finding struct {
 	// About names the finding this one is news about (a spike is about a
 	// signature): its task gets a comment instead of a task of its own.
 	About Ref
+	// KeepDescription asks the filer to rewrite the task description from
+	// this finding on every update, so that it always shows the current
+	// state (puppet causes: the hosts failing now); updates that are not
+	// news then edit the description instead of commenting.
+	KeepDescription bool
+	// Returned: the problem came back after the check had said it was
+	// resolved. The task is told at once, not held by the comment interval.
+	Returned bool
 }
 
 // Ref identifies a finding.

@@ -117,14 +117,35 @@ func (r *Reporter) ReportOnce(ctx context.Context) ([]filer.Result, error) {
 	}
 	var errs []error
 	for _, src := range r.Sources {
-		res, err := r.reportSource(ctx, src)
-		all = append(all, res...)
-		if err != nil {
-			// One failing source must not starve the others.
-			errs = append(errs, fmt.Errorf("%s: %w", src.Name(), err))
+		// A stepped source hands out one transition per finding at a time:
+		// ask again until it has nothing left or nothing moves.
+		_, stepped := src.(interface{ Stepped() bool })
+		for range maxSteps {
+			res, err := r.reportSource(ctx, src)
+			all = append(all, res...)
+			if err != nil {
+				// One failing source must not starve the others.
+				errs = append(errs, fmt.Errorf("%s: %w", src.Name(), err))
+				break
+			}
+			if !stepped || !progressed(res) {
+				break
+			}
 		}
 	}
 	return all, errors.Join(errs...)
+}
+
+// maxSteps bounds the rounds of one report pass over a stepped source.
+const maxSteps = 10000
+
+func progressed(res []filer.Result) bool {
+	for _, r := range res {
+		if r.Action != filer.ActionPending {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Reporter) reportSource(ctx context.Context, src FindingSource) ([]filer.Result, error) {
