@@ -69,7 +69,7 @@ spikes:
 	waitFor(t, "the puppet finding in the outbox", func() bool {
 		tasks = nil
 		for p := range outbox(t, cfg.DataDir) {
-			if strings.Contains(filepath.Base(p), "puppet") && !strings.Contains(p, "comment") {
+			if strings.Contains(filepath.Base(p), "puppet") && !strings.Contains(p, "comment") && !strings.Contains(p, ".edit-") {
 				tasks = append(tasks, p)
 			}
 		}
@@ -79,7 +79,7 @@ spikes:
 	files := outbox(t, cfg.DataDir)
 	var puppetTasks []string
 	for p, content := range files {
-		if strings.Contains(filepath.Base(p), "puppet") && !strings.Contains(p, "comment") {
+		if strings.Contains(filepath.Base(p), "puppet") && !strings.Contains(p, "comment") && !strings.Contains(p, ".edit-") {
 			puppetTasks = append(puppetTasks, content)
 		}
 	}
