@@ -65,8 +65,8 @@ func splitFileLine(s string) (string, string) {
 }
 
 var (
-	dbErrRE   = regexp.MustCompile(`(?s)^Error (\d+): .*?\nFunction: ([^\n]*)`)
-	dbConnRE  = regexp.MustCompile(`^Cannot access the database: (.*)$`)
+	dbErrRE    = regexp.MustCompile(`(?s)^Error (\d+): .*?\nFunction: ([^\n]*)`)
+	dbConnRE   = regexp.MustCompile(`^Cannot access the database: (.*)$`)
 	sqlStateRE = regexp.MustCompile(`\(\w+/(\d+)\)`)
 	stripAddr  = regexp.MustCompile(`\s*\([^()]*\)\s*$`)
 )
