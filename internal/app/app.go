@@ -155,7 +155,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Service, e
 	}
 	s.reporter = &pipeline.Reporter{Sources: sources, Silences: silencer{s.Silences},
 		Tracker: s.Tracker, Filer: s.Filer, Health: s.Health, Metrics: s.Metrics, Log: log,
-		Backoff: backoff.Policy{Base: 2 * time.Second, Max: 10 * time.Minute}, Interval: time.Minute, Trigger: trigger,
+		Backoff: backoff.Policy{Base: cfg.Phabricator.RetryMin.D(), Max: 10 * time.Minute}, Interval: time.Minute, Trigger: trigger,
+		BacklogAlert: cfg.Phabricator.BacklogAlert.D(),
 	}
 	if s.Bot != nil {
 		s.reporter.Notifier = s.Bot

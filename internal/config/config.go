@@ -87,6 +87,15 @@ type Phabricator struct {
 	StormWindow        Duration `yaml:"storm_window"`
 	WriteInterval      Duration `yaml:"write_interval"`
 	FileDrift          bool     `yaml:"file_drift"`
+	// Priorities maps a severity (unbreak, high, normal, low, wishlist,
+	// triage) to a priority keyword of the install; see filer.Options.
+	Priorities map[string]string `yaml:"priorities"`
+	// RetryMin is the first delay before a failed or pending filing (and a
+	// refused Conduit call) is tried again; it doubles up to 10m.
+	RetryMin Duration `yaml:"retry_min"`
+	// BacklogAlert: the filer shows as degraded on /healthz once a
+	// signature has waited this long for its task.
+	BacklogAlert Duration `yaml:"backlog_alert"`
 }
 
 // IRC configures the bot; keys mirror bot.Config, where defaults live.
@@ -207,6 +216,11 @@ func Parse(file string, data []byte) (*Config, error) {
 			return nil, err
 		}
 	}
+	if c.DataDir != "" && !filepath.IsAbs(c.DataDir) {
+		// Before the defaults, which derive paths from it; the default
+		// itself stays relative to the working directory.
+		c.DataDir = filepath.Join(filepath.Dir(file), c.DataDir)
+	}
 	c.applyDefaults()
 	c.resolvePaths(filepath.Dir(file))
 	if err := c.validate(); err != nil {
@@ -244,6 +258,8 @@ func (c *Config) applyDefaults() {
 	defD(&p.CommentInterval, 24*time.Hour)
 	defD(&p.StormWindow, 15*time.Minute)
 	defD(&p.WriteInterval, 2*time.Second)
+	defD(&p.RetryMin, 2*time.Second)
+	defD(&p.BacklogAlert, 15*time.Minute)
 	if p.StormThreshold == 0 {
 		p.StormThreshold = 10
 	}
@@ -362,10 +378,15 @@ func (c *Config) validate() error {
 	}
 	p := c.Phabricator
 	checkURL(bad, "phabricator.url", p.URL)
-	switch p.Priority {
-	case "unbreak", "high", "normal", "low", "wishlist", "triage":
-	default:
-		bad("phabricator.priority", "want unbreak, high, normal, low, wishlist or triage, got %q", p.Priority)
+	// Priority keywords are the install's own; they are checked against
+	// the server (maniphest.priority.search) at start-up.
+	if strings.TrimSpace(p.Priority) == "" {
+		bad("phabricator.priority", "must not be empty")
+	}
+	for sev, kw := range p.Priorities {
+		if strings.TrimSpace(sev) == "" || strings.TrimSpace(kw) == "" {
+			bad("phabricator.priorities", "severity and priority keyword must not be empty (got %q: %q)", sev, kw)
+		}
 	}
 	if p.StormThreshold < 1 {
 		bad("phabricator.storm_threshold", "want at least 1")

@@ -67,7 +67,9 @@ func TestParseErrorsNameFileLineAndKey(t *testing.T) {
 		{"credentials in URL", "logstash:\n  urls: ['https://u:p@x:9200']\n", []string{"logstash.urls[0]: credentials do not belong in the URL"}},
 		{"several errors at once", "listen: nowhere\nlog_level: loud\n", []string{"c.yaml:1:9: listen", "c.yaml:2:12: log_level"}},
 		{"syntax", "logstash:\n  urls: [\n", []string{"c.yaml:"}},
-		{"bad priority", "phabricator:\n  priority: asap\n", []string{"c.yaml:2:13: phabricator.priority"}},
+		// Priority keywords are the install's; the server checks them at
+		// start-up. Here only an empty mapping is an error.
+		{"empty priority", "phabricator:\n  priorities: {normal: ''}\n", []string{"c.yaml:2:15: phabricator.priorities"}},
 		{"irc channel", "irc:\n  server: irc.libera.chat\n  channels: [wikimedia-releng]\n", []string{"irc.channels[0]: channel names start with #"}},
 		{"duplicate key", "listen: 1.2.3.4:80\nlisten: 1.2.3.4:81\n", []string{"c.yaml:"}},
 	}

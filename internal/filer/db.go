@@ -49,6 +49,21 @@ CREATE TABLE filer_intents (
 	created_at TEXT NOT NULL,
 	PRIMARY KEY (backend, marker)
 );`},
+	// The backlog: findings handed to Sync whose task does not exist yet (a
+	// write pending, failed or refused). A row goes only when the finding's
+	// task exists or its silencing is recorded; since survives restarts, so
+	// the age on /healthz is the real one.
+	{Version: 2, SQL: `
+CREATE TABLE filer_backlog (
+	backend    TEXT NOT NULL,
+	marker     TEXT NOT NULL,
+	kind       TEXT NOT NULL,
+	key        TEXT NOT NULL,
+	since      TEXT NOT NULL,
+	attempts   INTEGER NOT NULL DEFAULT 0,
+	last_error TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (backend, marker)
+);`},
 }
 
 // Mapping is one row of the signature -> task mapping.

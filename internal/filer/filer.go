@@ -347,7 +347,11 @@ func (f *Filer) Sync(ctx context.Context, fs []finding.Finding) ([]Result, error
 	sort.SliceStable(results, func(i, j int) bool {
 		return order[Marker(results[i].Kind, results[i].Key)] < order[Marker(results[j].Kind, results[j].Key)]
 	})
-	return results, errors.Join(errs...)
+	err = errors.Join(errs...)
+	if berr := f.noteBacklog(ctx, items, results, err); berr != nil {
+		err = errors.Join(err, berr)
+	}
+	return results, err
 }
 
 // refresh fetches the current state of the given tasks.

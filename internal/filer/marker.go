@@ -110,3 +110,10 @@ func words(s string) []string {
 		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127)
 	})
 }
+
+// MarkerOf returns the marker a task description carries as its own ("" when
+// none): for tests and tools that check tasks on a server.
+func MarkerOf(description string) string {
+	own, _ := parseMarkers(description)
+	return own
+}

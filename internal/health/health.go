@@ -15,6 +15,10 @@ const (
 	StateStarting State = "starting"
 	StateOK       State = "ok"
 	StateFailing  State = "failing"
+	// StateDegraded: working, but behind (the filer's backlog of unfiled
+	// signatures is old). Not OK: a required subsystem in this state makes
+	// the service unhealthy.
+	StateDegraded State = "degraded"
 	StateDisabled State = "disabled"
 )
 
@@ -28,6 +32,12 @@ type Status struct {
 	Failures int       `json:"consecutive_failures,omitempty"`
 	// Optional subsystems (IRC, drift) degrade the service but do not make it unhealthy.
 	Optional bool `json:"optional,omitempty"`
+	// Backlog is the number of items waiting (the filer: signatures without
+	// a task yet), BacklogSince when the oldest started waiting and
+	// BacklogAgeSeconds its age when the state was recorded.
+	Backlog           int       `json:"backlog"`
+	BacklogSince      time.Time `json:"backlog_since,omitzero"`
+	BacklogAgeSeconds float64   `json:"backlog_age_seconds"`
 }
 
 // Registry holds subsystem states. It is safe for concurrent use.
@@ -57,6 +67,10 @@ func (r *Registry) OK(name, detail string) { r.set(name, StateOK, detail) }
 // Fail records a failure; detail must not contain secrets.
 func (r *Registry) Fail(name, detail string) { r.set(name, StateFailing, detail) }
 
+// Degrade records that a subsystem works but is behind; detail must not
+// contain secrets.
+func (r *Registry) Degrade(name, detail string) { r.set(name, StateDegraded, detail) }
+
 // Disable marks a subsystem as not configured.
 func (r *Registry) Disable(name, detail string) { r.set(name, StateDisabled, detail) }
 
@@ -78,6 +92,23 @@ func (r *Registry) set(name string, st State, detail string) {
 		s.LastOK, s.Failures = now, 0
 	case StateFailing:
 		s.Failures++
+	}
+}
+
+// SetBacklog records a subsystem's backlog: n items waiting, the oldest
+// since oldest (zero when n is 0).
+func (r *Registry) SetBacklog(name string, n int, oldest time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.subs[name]
+	if !ok {
+		s = &Status{Name: name, State: StateStarting, Since: r.now()}
+		r.subs[name] = s
+	}
+	s.Backlog, s.BacklogSince, s.BacklogAgeSeconds = n, time.Time{}, 0
+	if n > 0 && !oldest.IsZero() {
+		s.BacklogSince = oldest
+		s.BacklogAgeSeconds = r.now().Sub(oldest).Round(time.Second).Seconds()
 	}
 }
 

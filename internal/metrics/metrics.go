@@ -18,6 +18,7 @@ type Metrics struct {
 	FilerActions     *prometheus.CounterVec   // action
 	FilerErrors      prometheus.Counter
 	Backlog          prometheus.Gauge
+	FilerUnfiled     prometheus.Gauge     // signatures handed to the filer whose task does not exist yet
 	Signatures       *prometheus.GaugeVec // status
 	MinerTemplates   prometheus.Gauge
 	MinerEvictions   prometheus.Counter
@@ -51,6 +52,8 @@ func New() *Metrics {
 			Help: "Failed filer synchronisations (retried later)."}),
 		Backlog: prometheus.NewGauge(prometheus.GaugeOpts{Name: "sheriff_backlog_signatures",
 			Help: "Signatures with occurrences not yet reported to the filer."}),
+		FilerUnfiled: prometheus.NewGauge(prometheus.GaugeOpts{Name: "sheriff_filer_unfiled_signatures",
+			Help: "Signatures whose task is not filed yet (a write pending or failed; retried with backoff)."}),
 		Signatures: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "sheriff_signatures",
 			Help: "Known signatures by status."}, []string{"status"}),
 		MinerTemplates: prometheus.NewGauge(prometheus.GaugeOpts{Name: "sheriff_miner_templates",
@@ -63,7 +66,7 @@ func New() *Metrics {
 			Help: "Announcements sent to IRC."}),
 	}
 	r.MustRegister(m.Events, m.Malformed, m.Ignored, m.PollErrors, m.PollDuration, m.LastPoll, m.NewSignatures,
-		m.FilerActions, m.FilerErrors, m.Backlog, m.Signatures, m.MinerTemplates, m.MinerEvictions, m.DriftFindings,
+		m.FilerActions, m.FilerErrors, m.Backlog, m.FilerUnfiled, m.Signatures, m.MinerTemplates, m.MinerEvictions, m.DriftFindings,
 		m.IRCAnnouncements, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -53,6 +53,14 @@ type Reporter struct {
 	Interval time.Duration
 	Trigger  <-chan struct{}
 	Now      func() time.Time
+	// BacklogAlert: once the oldest signature without a task has waited
+	// this long, the filer shows as degraded on /healthz. Default 15m.
+	BacklogAlert time.Duration
+}
+
+// Backlogger is a filer that reports its backlog of unfiled findings.
+type Backlogger interface {
+	Backlog(ctx context.Context) (filer.Backlog, error)
 }
 
 // Run reports whenever triggered (and at least every Interval) until ctx is
@@ -66,19 +74,31 @@ func (r *Reporter) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 		wait := r.Interval
-		if err != nil {
+		bl, blErr := r.backlog(ctx)
+		if err == nil && blErr != nil {
+			err = blErr
+		}
+		if err != nil || bl.Count > 0 {
+			// A failed or pending write is retried with backoff until it
+			// succeeds: the signature stays unreported meanwhile.
 			failures++
 			wait = r.Backoff.Delay(failures - 1)
-			r.Metrics.FilerErrors.Inc()
-			r.Health.Fail("filer", fmt.Sprintf("%v (retry in %s)", err, wait.Round(time.Second)))
-			r.Log.Warn("filing failed", "err", err, "retry_in", wait.Round(time.Millisecond), "failures", failures)
+			if err != nil {
+				r.Metrics.FilerErrors.Inc()
+				r.Health.Fail("filer", fmt.Sprintf("%v (retry in %s)", err, wait.Round(time.Second)))
+				r.Log.Warn("filing failed", "err", err, "retry_in", wait.Round(time.Millisecond), "failures", failures,
+					"backlog", bl.Count)
+			} else {
+				r.backlogHealth(bl, wait)
+				r.Log.Info("filing pending; retrying", "backlog", bl.Count, "retry_in", wait.Round(time.Millisecond))
+			}
 			if err := backoff.Sleep(ctx, wait); err != nil {
 				return err
 			}
 			continue
 		}
 		failures = 0
-		r.Health.OK("filer", fmt.Sprintf("last sync: %d findings", len(results)))
+		r.Health.OK("filer", fmt.Sprintf("last sync: %d findings; backlog empty", len(results)))
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -91,25 +111,75 @@ func (r *Reporter) Run(ctx context.Context) error {
 	}
 }
 
-// ReportOnce hands every changed signature to the actions, in chunks, and
-// returns what the filer did.
-func (r *Reporter) ReportOnce(ctx context.Context) ([]filer.Result, error) {
-	var all []filer.Result
+func (r *Reporter) gauges(ctx context.Context) {
 	if st, err := r.Tracker.Stats(ctx); err == nil {
 		r.Metrics.Backlog.Set(float64(st.Backlog))
 		for s, n := range st.ByStatus {
 			r.Metrics.Signatures.WithLabelValues(string(s)).Set(float64(n))
 		}
 	}
+}
+
+// backlog reads the filer's backlog into health and metrics.
+func (r *Reporter) backlog(ctx context.Context) (filer.Backlog, error) {
+	b, ok := r.Filer.(Backlogger)
+	if !ok {
+		return filer.Backlog{}, nil
+	}
+	bl, err := b.Backlog(ctx)
+	if err != nil {
+		return bl, err
+	}
+	r.Health.SetBacklog("filer", bl.Count, bl.Oldest)
+	r.Metrics.FilerUnfiled.Set(float64(bl.Count))
+	return bl, nil
+}
+
+// backlogHealth shows pending filing on /healthz: degraded once the oldest
+// unfiled signature is older than BacklogAlert.
+func (r *Reporter) backlogHealth(bl filer.Backlog, wait time.Duration) {
+	alert := r.BacklogAlert
+	if alert <= 0 {
+		alert = 15 * time.Minute
+	}
+	age := bl.Age(r.now())
+	detail := fmt.Sprintf("%d signature(s) not filed yet, oldest waiting %s (retry in %s)", bl.Count,
+		age.Round(time.Second), wait.Round(time.Second))
+	if bl.LastError != "" {
+		detail += ": " + bl.LastError
+	}
+	if age >= alert {
+		r.Health.Degrade("filer", detail)
+		return
+	}
+	r.Health.OK("filer", detail)
+}
+
+// ReportOnce hands every changed signature to the actions, in chunks, and
+// returns what the filer did.
+func (r *Reporter) ReportOnce(ctx context.Context) ([]filer.Result, error) {
+	var all []filer.Result
+	// The gauges are read after this pass, so that they show its outcome.
+	defer r.gauges(ctx)
+	// Signatures whose filing is pending stay dirty; each is handed to the
+	// filer once per pass, and the window grows past them.
+	handed := map[string]bool{}
 	for {
-		dirty, err := r.Tracker.Dirty(ctx, 100)
+		dirty, err := r.Tracker.Dirty(ctx, len(handed)+100)
 		if err != nil {
 			return all, err
 		}
-		if len(dirty) == 0 {
+		fresh := dirty[:0]
+		for _, s := range dirty {
+			if k := key(s.Kind, s.ID); !handed[k] {
+				handed[k] = true
+				fresh = append(fresh, s)
+			}
+		}
+		if len(fresh) == 0 {
 			break
 		}
-		res, err := r.report(ctx, dirty)
+		res, err := r.report(ctx, fresh)
 		all = append(all, res...)
 		if err != nil {
 			return all, err
@@ -260,6 +330,11 @@ func (r *Reporter) report(ctx context.Context, sigs []tracker.Signature) ([]file
 			continue
 		}
 		r.Metrics.FilerActions.WithLabelValues(string(res.Action)).Inc()
+		if res.Action == filer.ActionPending {
+			// Not reported until its task exists: it stays dirty and the
+			// filer retries it.
+			continue
+		}
 		status := statusAfter(s.Status, res)
 		if uerr := r.Tracker.Reported(ctx, s.Kind, s.ID, s.Count, status, res.TaskID, res.URL, r.now()); uerr != nil {
 			return results, uerr
