@@ -55,6 +55,7 @@ type Service struct {
 	Drift    *driftrun.Runner
 	Bot      *bot.Bot // nil without irc
 	Silences *silence.Store
+	Puppet   *checks.Puppet // nil without puppet
 
 	grouper *pipeline.MinerGrouper
 	spikes  *spike.Detector
@@ -115,6 +116,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Service, e
 		}
 		s.ingesters = append(s.ingesters, in)
 		sources = append(sources, check)
+		s.Puppet = check
 	}
 	if !cfg.Spikes.Disabled {
 		sp := cfg.Spikes
@@ -250,6 +252,9 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &httpapi.Server{Tracker: s.Tracker, Health: s.Health, Gatherer: s.Metrics.Registry, Version: Version, Log: s.Log}
 	if s.Config.Drift != nil {
 		srv.ReportsDir = s.Config.Drift.ReportsDir
+	}
+	if s.Puppet != nil {
+		srv.Puppet = s.Puppet
 	}
 	// The port is logged on its own: the redacting logger masks IP addresses,
 	// and people (and tests) starting on port 0 need to find the server.

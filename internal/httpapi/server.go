@@ -31,6 +31,7 @@ type Server struct {
 	Version    string
 	Log        *slog.Logger
 	Now        func() time.Time
+	Puppet     PuppetSource // nil without the puppet check; serves /api/puppet/*
 }
 
 // Handler returns the HTTP handler.
@@ -40,6 +41,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /api/signatures", s.signatures)
 	mux.HandleFunc("GET /api/signatures/{kind}/{id}", s.signature)
+	s.registerPuppet(mux)
 	if s.ReportsDir != "" {
 		mux.Handle("GET /reports/", http.StripPrefix("/reports/", http.FileServer(http.Dir(s.ReportsDir))))
 	}
