@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/wikimedia/sheriff/internal/app"
 	"github.com/wikimedia/sheriff/internal/config"
 	"github.com/wikimedia/sheriff/rules"
 )
@@ -34,6 +35,9 @@ func cmdCheckConfig(_ context.Context, args []string, _ io.Reader, stdout, stder
 	if err := checkExtra(cfg); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	for _, w := range app.ConfigWarnings(cfg) {
+		fmt.Fprintln(stderr, "warning:", w)
 	}
 	fmt.Fprintf(stdout, "%s: OK (%d event rules)\n", fs.Arg(0), len(set.Rules))
 	return 0

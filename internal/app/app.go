@@ -5,7 +5,6 @@ package app
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -176,7 +175,7 @@ func (s *Service) source(ctx context.Context) (checks.Source, time.Duration, err
 	cfg := s.Config
 	switch {
 	case cfg.Logstash != nil:
-		lc, err := s.logstashConfig("logstash", cfg.Logstash.Index, cfg.Logstash.Query)
+		lc, err := s.logstashConfig("logstash", cfg.Logstash.Index, mainQuery(cfg))
 		if err != nil {
 			return nil, 0, err
 		}
@@ -328,15 +327,7 @@ func (s *Service) logstashConfig(name, index string, query []byte) (checks.Logst
 // puppet agent's syslog events, feeding per-host state instead of signatures.
 func (s *Service) puppet(ctx context.Context, trigger chan<- struct{}) (*pipeline.Ingester, *checks.Puppet, error) {
 	cfg, l := s.Config.Puppet, s.Config.Logstash
-	index := cfg.Index
-	if index == "" {
-		index = l.Index
-	}
-	query := []byte(cfg.Query)
-	if len(query) == 0 {
-		query, _ = json.Marshal(map[string]any{"terms": map[string]any{"program": cfg.Programs}})
-	}
-	lc, err := s.logstashConfig("puppet", index, query)
+	lc, err := s.logstashConfig("puppet", puppetIndex(s.Config), puppetQuery(cfg))
 	if err != nil {
 		return nil, nil, err
 	}
