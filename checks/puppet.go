@@ -271,6 +271,7 @@ func (p *Puppet) Observe(ctx context.Context, tx *sql.Tx, evs []event.Event, _ t
 		if h == nil || h.gone {
 			h = &puppetHost{row: puppetHostRow{host: host}, active: map[string]*puppetMember{}}
 			b.hosts[host] = h
+			b.nextStale = 0 // its deadline is not in nextStale yet
 		}
 		h.dirty = true
 		b.apply(h, ev)
@@ -488,8 +489,9 @@ func (b *puppetBatch) apply(h *puppetHost, ev *event.Event) {
 	case puppetActRunEnd:
 		b.runEnd(h, t, l.Duration)
 	case puppetActDisabled:
-		h.row.note, h.row.noteAt = "puppet agent disabled: "+l.Note, t
-		b.staleDirty = b.staleDirty || h.row.staleSince != 0
+		note := "puppet agent disabled: " + l.Note
+		b.staleDirty = b.staleDirty || h.row.staleSince != 0 && h.row.note != note
+		h.row.note, h.row.noteAt = note, t
 	case puppetActLocked:
 		h.row.note, h.row.noteAt = "run skipped: another agent run holds the lock", t
 	}
@@ -501,6 +503,7 @@ func (b *puppetBatch) ran(h *puppetHost, t int64) {
 	if h.row.staleSince != 0 {
 		h.row.staleSince = 0
 		b.staleDirty = true
+		b.nextStale = 0 // its new deadline is not in nextStale yet
 	}
 	if h.row.noteAt < t {
 		h.row.note, h.row.noteAt = "", 0
@@ -650,7 +653,7 @@ func (b *puppetBatch) lastGood(host string) int64 {
 }
 
 func (b *puppetBatch) causeSnap(cs *puppetCauseState, t int64) puppetSnap {
-	snap := puppetSnap{At: t, First: cs.first, Last: cs.last, Count: cs.count}
+	snap := puppetSnap{At: t, First: cs.first, Last: cs.last, Count: cs.count, Sample: cs.sample}
 	open := false
 	for _, host := range puppetSortedKeys(cs.members) {
 		m := cs.members[host]
@@ -818,6 +821,7 @@ type puppetSnap struct {
 	First  int64            `json:"first,omitempty"`
 	Last   int64            `json:"last,omitempty"`
 	Count  int64            `json:"count,omitempty"`
+	Sample string           `json:"sample,omitempty"` // the cause's latest line at the time
 	Hosts  []puppetSnapHost `json:"hosts,omitempty"`
 }
 
@@ -896,6 +900,9 @@ func (p *Puppet) snapFinding(key, category, title, identity, sample string, snap
 		f.Template = "puppet agent has not run"
 		f.Details = p.redact(p.staleDetails(snap))
 		return f
+	}
+	if snap.Sample != "" {
+		sample = snap.Sample
 	}
 	f.Title, f.Template, f.Sample = p.redact(title), p.redact(identity), p.redact(sample)
 	f.Details = p.redact(puppetCauseDetails(category, snap))

@@ -284,6 +284,9 @@ func classifyPuppet(host, level, msg string) puppetLine {
 		}
 		return out(puppetLine{Action: puppetActCause, Cause: c})
 	}
+	if strings.HasPrefix(body, "Connection reset by peer") {
+		return out(puppetLine{Action: puppetActContinued}) // the "Wrapped exception" of a route failure
+	}
 	if puppetIsSSL(body) {
 		return out(puppetLine{Action: puppetActCause, Cause: puppetSSLCause(host, body)})
 	}
