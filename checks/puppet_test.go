@@ -194,6 +194,18 @@ func TestPuppetFixtureCauses(t *testing.T) {
 		{fixture: "cycle", titles: []string{"Puppet: dependency cycle File[$W/out/a] => Service[b]"}},
 		{fixture: "duplicate", titles: []string{"Puppet: duplicate declaration of File[$W/out/dup]"}},
 		{fixture: "file_source", titles: []string{"Puppet: File[$W/out/src] failed"}, success: false},
+		// Compile errors are titled by kind (issue 12, point 4).
+		{fixture: "template_error", titles: []string{"Puppet: template elasticsearch.yml.erb failed: undefined method `upcase_all' for <N>:Integer"}},
+		{fixture: "syntax_error", titles: []string{"Puppet: syntax error at end of manifests/site.pp"}},
+		{fixture: "unknown_function", titles: []string{"Puppet: unknown function wmflib_missing_helper()"}},
+		{fixture: "unknown_type", titles: []string{"Puppet: unknown resource type prometheus_exporter_missing"}},
+		{fixture: "type_mismatch", titles: []string{"Puppet: type mismatch for parameter port of Class[Profile::Typed] (expects an Integer value, got String)"}},
+		// "Command exceeded timeout" belongs to the Exec line after it; two
+		// Execs timing out are two causes (point 3).
+		{fixture: "exec_timeout", titles: []string{"Puppet: Exec[git-pull-mediawiki-config] timed out", "Puppet: Exec[scap-l10n-rebuild] timed out"}},
+		// Four connection resets and the issuer warning: one cause, named
+		// by the warning (point 3).
+		{fixture: "agent_cert_rejected", titles: []string{"Puppet: agent certificate rejected by deployment-puppetserver-1"}},
 		{fixture: "agent_locked", note: "run skipped: another agent run holds the lock"},
 		{fixture: "agent_disabled", note: "puppet agent disabled: T123456 investigating scap failures --sheriff"},
 	}
@@ -890,5 +902,40 @@ func TestPuppetRunLevelErrorsDoNotFlap(t *testing.T) {
 	run(puppetT0.Add(90*time.Minute), false)
 	if fs := h.report(); len(fs) != 1 || fs[0].Status != finding.StatusResolved {
 		t.Fatalf("a run without the error: %+v", fs)
+	}
+}
+
+// TestPuppetMasking: host names become one <fqdn> placeholder; file names
+// that look like host names (elasticsearch.yml.erb) stay (issue 12, point 4).
+func TestPuppetMasking(t *testing.T) {
+	tests := []struct{ host, in, want string }{
+		{"deployment-elastic01.deployment-prep.eqiad1.wikimedia.cloud",
+			"Failed to parse template profile/elasticsearch.yml.erb on node deployment-elastic01.deployment-prep.eqiad1.wikimedia.cloud",
+			"Failed to parse template profile/elasticsearch.yml.erb on node <fqdn>"},
+		{"h1", "Could not write report for deployment-db11.deployment-prep.eqiad1.wikimedia.cloud: disk full in /etc/mysql/my.cnf.erb",
+			"Could not write report for <fqdn>: disk full in /etc/mysql/my.cnf.erb"},
+		{"deployment-db11", "peer deployment-db11 and deployment-db12.eqiad.wmnet", "peer <fqdn> and <fqdn>"},
+	}
+	for _, tt := range tests {
+		if got := puppetMaskMessage(tt.host, tt.in); got != tt.want {
+			t.Errorf("puppetMaskMessage(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestPuppetCertRejectedNeedsTheWarning: connection resets without the
+// issuer warning are an unreachable server, not a certificate problem.
+func TestPuppetCertRejectedNeedsTheWarning(t *testing.T) {
+	h := newPuppetHarness(t)
+	var evs []event.Event
+	for _, ev := range puppetEvents(puppetHostA, loadPuppetFixture(t, "agent_cert_rejected"), puppetT0) {
+		if !strings.Contains(ev.Message, "cannot be found locally") {
+			evs = append(evs, ev)
+		}
+	}
+	h.observe(evs)
+	fs := h.report()
+	if len(fs) != 1 || !strings.HasPrefix(fs[0].Title, "Puppet: cannot connect to puppet server 127.0.0.1:19340: Connection reset by peer") {
+		t.Errorf("resets alone: %+v", fs)
 	}
 }
