@@ -40,6 +40,15 @@ type Event struct {
 	Version     string // mwversion / service.version
 	ServerGroup string
 	Program     string // syslog program (puppet-agent, ...)
+
+	// Context values that identify a failure rather than parameterise it
+	// (see internal/signature): MediaWiki puts them at the top level of
+	// classic events and under labels. in ECS-shaped ones.
+	Errno    string // errno of a database error (DBQuery, DBConnection channels)
+	Fname    string // fname: the function that ran the failing query
+	DBError  string // error: the database's error text
+	JobType  string // job_type of a runJobs line
+	JobError string // job_error of a failed job
 }
 
 // ErrMalformed is wrapped by every decoding error caused by the document itself
@@ -91,6 +100,11 @@ func FromMap(raw map[string]any) (Event, error) {
 	ev.Version = first(raw, "mwversion", "service.version")
 	ev.ServerGroup = first(raw, "servergroup", "labels.servergroup")
 	ev.Program = first(raw, "program", "process.name", "syslog.appname")
+	ev.Errno = first(raw, "errno", "labels.errno")
+	ev.Fname = first(raw, "fname", "labels.fname")
+	ev.DBError = clip(first(raw, "error", "labels.error"))
+	ev.JobType = first(raw, "job_type", "labels.job_type")
+	ev.JobError = clip(first(raw, "job_error", "labels.job_error"))
 	if ev.Message == "" && ev.ExcMessage == "" && ev.Normalized == "" {
 		return Event{}, fmt.Errorf("%w: no message, normalized_message or exception message", ErrMalformed)
 	}

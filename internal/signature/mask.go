@@ -280,6 +280,12 @@ func (m *masker) word(i int) int {
 		}
 	}
 	if all&cDigit != 0 { // only digits
+		if start >= 6 && s[start-6:start] == "Error " && (next == ':' || next == ' ') {
+			// "Error 1205: Lock wait timeout", "Error 1213 from Foo::bar":
+			// MediaWiki keeps the MySQL error number in its templates on
+			// purpose, it identifies the failure
+			return i
+		}
 		if next == '.' {
 			return m.dotted(start, i)
 		}

@@ -62,7 +62,7 @@ func TestMask(t *testing.T) {
 		{"unicode quoted", `Seite "Ünïcødé 123" fehlt`, `Seite {quoted} fehlt`},
 		{"invalid utf8", "bad \xff\xfe byte 7", "bad \uFFFD\uFFFD byte {num}"},
 		{"mysql error", "Error 1205: Lock wait timeout exceeded; try restarting transaction (db1234)",
-			"Error {num}: Lock wait timeout exceeded; try restarting transaction (db{num})"},
+			"Error 1205: Lock wait timeout exceeded; try restarting transaction (db{num})"},
 		{"memory", "Allowed memory size of 734003200 bytes exhausted (tried to allocate 20480 bytes)",
 			"Allowed memory size of {num} bytes exhausted (tried to allocate {num} bytes)"},
 	}

@@ -13,12 +13,14 @@
 package signature
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"hash/maphash"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/wikimedia/sheriff/internal/event"
 )
@@ -51,8 +53,8 @@ const MaxTemplateBytes = 2048
 // or of the frame normalisation is meant to change ids (every open task would
 // be refiled under a new id).
 const (
-	idVersion       = "sheriff-signature-v1"
-	idVersionManual = "sheriff-signature-v1-explicit"
+	idVersion       = "sheriff-signature-v2"
+	idVersionManual = "sheriff-signature-v2-explicit"
 )
 
 // Cache bounds. When a cache is full it is emptied and refilled: simple, and
@@ -70,6 +72,7 @@ const (
 type Fingerprinter struct {
 	buf     []byte
 	key     []byte
+	head    []byte
 	frames  []byte
 	tmpl    map[string]string     // message -> template
 	sigs    map[string]*Signature // canonical key -> signature
@@ -107,31 +110,68 @@ func (f *Fingerprinter) compute(ev *event.Event, version, fingerprint string, ex
 		f.sigs = make(map[string]*Signature)
 	}
 	class := strings.TrimPrefix(ev.ExcClass, `\`)
-	tmpl, ok := f.template(Message(ev))
+	job := ev.JobType != "" && ev.JobError != ""
+	msg := Message(ev)
+	if job {
+		// runJobs logs Job::toString() (type, title, params, ids) and then
+		// "t={job_duration} error={job_error}": the job type and the error
+		// are the failure, the rest are its parameters
+		msg = ev.JobError
+	}
+	tmpl, ok := f.template(msg)
+	if !ok {
+		tmpl = unsafeString(f.buf) // valid until f.buf changes; copied below if kept
+	}
 	var nframes int
-	f.frames, nframes = appendFrames(f.frames[:0], ev.ExcTrace, MaxFrames)
+	f.frames, nframes = appendFrames(f.frames[:0], ev.ExcTrace, ev.ExcFile, MaxFrames)
 
 	// The canonical encoding of the signature inputs is both the cache key and
 	// what the id hashes: length-prefixed parts, so no two inputs collide.
+	// The id covers the identity parts only; the template follows them in
+	// the key, so that the cache never changes a result.
 	k := appendPart(f.key[:0], version)
 	k = appendPart(k, ev.Channel)
 	idLen := -1
 	if explicit {
 		k = appendPart(k, fingerprint)
-		// Title, Template and Frames vary per event for the same id; key the
-		// cache on them too, but hash only the id part.
 		idLen = len(k)
 	}
 	k = appendPart(k, class)
-	if ok {
+	switch {
+	case job:
+		k = appendPart(k, "job "+ev.JobType)
+		k = appendPart(k, firstLine(tmpl))
+	case nframes > 0 && isDBClass(class):
+		// the database's report: error number and text, and the function
+		k = appendPart(k, firstLine(tmpl))
+		k = appendPart(k, dbFunction(msg))
+	case nframes > 0:
+		f.head = appendHead(f.head[:0], tmpl)
+		k = appendPartBytes(k, f.head)
+	default:
 		k = appendPart(k, tmpl)
-	} else {
-		k = appendPartBytes(k, f.buf) // not cached: do not allocate a string unless the signature is new
 	}
-	k = appendPartBytes(k, f.frames)
+	k = appendPart(k, ev.Errno)
+	k = appendPart(k, ev.Fname)
+	if ev.DBError != "" {
+		f.head = Mask(f.head[:0], firstLine(ev.DBError))
+		k = appendPartBytes(k, f.head)
+	} else {
+		k = appendPart(k, "")
+	}
+	// The first in-app frame (the caller) is part of the id; the next ones
+	// only describe the signature: one bug reached from several entry
+	// points (index.php, api.php, a job) is one bug.
+	caller := f.frames
+	if e := bytes.IndexByte(caller, '\n'); e >= 0 {
+		caller = caller[:e]
+	}
+	k = appendPartBytes(k, caller)
 	if idLen < 0 {
 		idLen = len(k)
 	}
+	k = appendPartBytes(k, f.frames)
+	k = appendPart(k, tmpl)
 	f.key = k
 
 	if s, hit := f.sigs[string(k)]; hit { // no allocation: the compiler recognises the lookup
@@ -140,11 +180,21 @@ func (f *Fingerprinter) compute(ev *event.Event, version, fingerprint string, ex
 	if !ok {
 		tmpl = string(f.buf)
 	}
-	return f.add(k, idLen, ev.Channel, class, tmpl, nframes)
+	vals := TitleValues{Errno: ev.Errno, Fname: ev.Fname}
+	if vals.Fname == "" {
+		vals.Fname = dbFunction(msg)
+	}
+	if job {
+		vals.Job = ev.JobType
+	}
+	if ev.DBError != "" {
+		vals.Error = string(Mask(nil, firstLine(ev.DBError)))
+	}
+	return f.add(k, idLen, ev.Channel, class, tmpl, nframes, vals)
 }
 
 // add builds the Signature for a key that is not in the cache.
-func (f *Fingerprinter) add(key []byte, idLen int, channel, class, tmpl string, nframes int) Signature {
+func (f *Fingerprinter) add(key []byte, idLen int, channel, class, tmpl string, nframes int, vals TitleValues) Signature {
 	sum := sha256.Sum256(key[:idLen])
 	frames := make([]string, 0, nframes)
 	for rest := string(f.frames); rest != ""; {
@@ -158,7 +208,7 @@ func (f *Fingerprinter) add(key []byte, idLen int, channel, class, tmpl string, 
 		Class:    strings.Clone(class),
 		Template: tmpl,
 		Frames:   frames,
-		Title:    Title(class, tmpl, frames),
+		Title:    TitleOf(class, tmpl, frames, vals),
 	}
 	if f.maxSigs > 0 {
 		if len(f.sigs) >= f.maxSigs {
@@ -218,6 +268,15 @@ func (f *Fingerprinter) template(msg string) (string, bool) {
 // removed.
 func Message(ev *event.Event) string {
 	m := ev.Normalized
+	if len(m) >= normalizedCut {
+		// cut by the logging configuration: its end depends on the values
+		// before byte 255; the exception message is whole
+		if ev.ExcMessage != "" {
+			m = ev.ExcMessage
+		} else {
+			m = uncut(m)
+		}
+	}
 	if m == "" {
 		m = ev.ExcMessage
 	}
@@ -226,6 +285,10 @@ func Message(ev *event.Event) string {
 	}
 	return stripClass(StripPrefix(m), strings.TrimPrefix(ev.ExcClass, `\`))
 }
+
+// unsafeString views b as a string without copying; the caller must not
+// keep it once b changes.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func appendPart(dst []byte, s string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
@@ -237,18 +300,29 @@ func appendPartBytes(dst, b []byte) []byte {
 	return append(dst, b...)
 }
 
-// Title builds a short, stable, human title: "[Class: ]message in Where",
-// where the message is the first line of the template with trailing
-// placeholders dropped and the others written as <num>, <quoted>, ...
-// (Phabricator's Remarkup gives {...} a meaning), and Where is the innermost
-// frame as Class::method (or, without a trace, the file named by the
-// message). It is at most MaxTitleBytes long, cut on a rune boundary.
+// TitleValues are the identity values a title shows in place of their
+// placeholders ({errno}, {fname}, {error}), and the job type of a failed job.
+type TitleValues struct {
+	Errno, Fname, Error, Job string
+}
+
+// Title builds a short, stable, human title without identity values; see
+// TitleOf.
 func Title(class, tmpl string, frames []string) string {
-	line := tmpl
-	if k := strings.IndexByte(line, '\n'); k >= 0 {
-		line = line[:k]
-	}
-	line = strings.TrimSpace(line)
+	return TitleOf(class, tmpl, frames, TitleValues{})
+}
+
+// TitleOf builds a short, stable, human title, "Class: message in Caller",
+// where the message is the first line of the template with placeholders
+// written as <num>, <quoted>, ... (Phabricator's Remarkup gives {...} a
+// meaning) and identity values written out, and Caller is the first in-app
+// frame as Class::method (or, without a trace, the file named by the
+// message). A database error names its function (fname) too; a failed job
+// reads "Job <type> failed: <error>". Dangling words ("in", "from") and
+// punctuation before the suffix are dropped. The title is at most
+// MaxTitleBytes long, cut on a rune boundary.
+func TitleOf(class, tmpl string, frames []string, v TitleValues) string {
+	line := strings.TrimSpace(firstLine(tmpl))
 	where := ""
 	if k := strings.Index(line, " in "+PhPath+"/"); k >= 0 {
 		file := line[k+len(" in "+PhPath+"/"):]
@@ -260,27 +334,68 @@ func Title(class, tmpl string, frames []string) string {
 	if len(frames) > 0 {
 		where = shortFunc(frames[0])
 	}
+	if v.Fname != "" {
+		if fn := shortFunc(v.Fname); fn != where && where != "" {
+			where = fn + " via " + where
+		} else {
+			where = fn
+		}
+	}
+	line = strings.NewReplacer("{errno}", orPh(v.Errno, "{errno}"), "{fname}", orPh(v.Fname, "{fname}"),
+		"{error}", orPh(v.Error, "{error}")).Replace(line)
+	var b strings.Builder
+	switch {
+	case v.Job != "":
+		b.WriteString("Job " + v.Job + " failed")
+		if line != "" {
+			b.WriteString(": ")
+		}
+	case class != "" && !strings.HasPrefix(line, "PHP "):
+		b.WriteString(class)
+		if line != "" {
+			b.WriteString(": ")
+		}
+	}
 	head := trimTrailingPlaceholders(line)
 	if head == "" {
 		head = line
 	}
-	var b strings.Builder
-	if class != "" && !strings.HasPrefix(head, "PHP ") {
-		b.WriteString(class)
-		if head != "" {
-			b.WriteString(": ")
-		}
-	}
 	writeRendered(&b, head)
-	title := b.String()
+	title := trimDangling(b.String())
 	suffix := ""
 	if where != "" {
-		suffix = " in " + cut(where, 80)
+		suffix = " in " + cut(where, 100)
 	}
 	if len(title)+len(suffix) > MaxTitleBytes {
 		title = cut(title, MaxTitleBytes-len(suffix)-len("…")) + "…"
 	}
 	return title + suffix
+}
+
+func orPh(v, ph string) string {
+	if v == "" {
+		return ph
+	}
+	return v
+}
+
+// trimDangling drops what cannot end a phrase that " in Caller" follows:
+// trailing separators and prepositions left by a stripped path or value
+// ("failed in", "called from", "Error:").
+func trimDangling(s string) string {
+	for {
+		t := strings.TrimRight(s, " \t:;,-=")
+		for _, w := range [...]string{" in", " from", " at", " on", " for", " of", " to", " by", " with"} {
+			if strings.HasSuffix(t, w) {
+				t = t[:len(t)-len(w)]
+				break
+			}
+		}
+		if t == s {
+			return s
+		}
+		s = t
+	}
 }
 
 // writeRendered writes s with placeholders as <name> and every run of
@@ -310,15 +425,16 @@ func writeRendered(b *strings.Builder, s string) {
 	}
 }
 
-// trimTrailingPlaceholders drops placeholders and punctuation at the end of
-// s: "Undefined array key {quoted}" reads better as "Undefined array key",
-// "Undefined property: stdClass::${val}" as "Undefined property: stdClass".
+// trimTrailingPlaceholders drops placeholders at the end of s when they
+// add nothing to read: "Undefined array key {quoted}" reads better as
+// "Undefined array key". A placeholder right after ": " is the reason of
+// the sentence ("Cannot access the database: {val}") and stays.
 func trimTrailingPlaceholders(s string) string {
 	for {
-		t := strings.TrimRight(s, " \t:;,.-=$")
+		t := strings.TrimRight(s, " \t;,.")
 		if strings.HasSuffix(t, "}") {
-			if k := strings.LastIndexByte(t, '{'); k >= 0 && placeholderEnd(t, k) == len(t) {
-				t = t[:k]
+			if k := strings.LastIndexByte(t, '{'); k >= 0 && placeholderEnd(t, k) == len(t) && !strings.HasSuffix(t[:k], ": ") {
+				t = strings.TrimRight(t[:k], " \t$")
 			}
 		}
 		if t == s {

@@ -129,11 +129,11 @@ func TestSignatureGolden(t *testing.T) {
 		name, doc, id, title string
 	}{
 		{"DBQueryError", classicDoc("1.47.0-wmf.16", "enwiki", "h", "r", "1.1.1.1", dbClass, dbMsg, "ApiMain->executeModule"),
-			"80622e366070988d", `Wikimedia\Rdbms\DBQueryError: Error <num>: Lock wait timeout exceeded; try restarting transaction in ApiMain::executeModule`},
+			"64a72af21a7ff78b", `Wikimedia\Rdbms\DBQueryError: Error 1205: Lock wait timeout exceeded; try restarting transaction in ApiMain::execute via ApiMain::executeModule`},
 		{"PHP warning without exception", `{"@timestamp":"2026-11-21T06:00:00Z","channel":"error","wiki":"enwiki",` +
 			`"message":"[Xy12] /w/index.php   PHP Warning: Undefined array key \"foo\" in /srv/mediawiki/php-1.47.0-wmf.16/includes/api/ApiMain.php on line 1234",` +
 			`"normalized_message":"[{reqId}] {exception_url}   PHP Warning: Undefined array key \"foo\" in /srv/mediawiki/php-1.47.0-wmf.16/includes/api/ApiMain.php on line 1234"}`,
-			"691dd273435f7029", `PHP Warning: Undefined array key in includes/api/ApiMain.php`},
+			"3e7fff4cdc7482a3", `PHP Warning: Undefined array key in includes/api/ApiMain.php`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -243,12 +243,12 @@ func TestFrames(t *testing.T) {
 		"#5 /srv/mediawiki/php-1.47.0-wmf.16/includes/Qux.php(7): Qux->never()",
 		"#6 {main}",
 	}, "\n")
-	got, n := appendFrames(nil, trace, MaxFrames)
-	want := "{closure}@includes/Foo.php\n{closure:includes/Bar.php}\nBaz->{closure:Baz::run()}\n"
+	got, n := appendFrames(nil, trace, "", MaxFrames)
+	want := "{closure:includes/Bar.php}\nBaz->{closure:Baz::run()}\nQux->never\n"
 	if string(got) != want || n != 3 {
 		t.Errorf("got %d %q\nwant %q", n, got, want)
 	}
-	if got, n := appendFrames(nil, "garbage\n\n#x\n#1\n#2 {main}", 3); n != 0 || len(got) != 0 {
+	if got, n := appendFrames(nil, "garbage\n\n#x\n#1\n#2 {main}", "", 3); n != 0 || len(got) != 0 {
 		t.Errorf("garbage gave %d frames %q", n, got)
 	}
 }

@@ -9,12 +9,29 @@ import (
 // paths; a corrupt trace could hold anything).
 const maxFrameBytes = 256
 
-// appendFrames appends the top max in-app frames of a PHP trace to dst, each
-// normalised (see appendFrame) and terminated by '\n'. It stops reading the
-// trace as soon as it has max frames, so long traces cost no more than short
+// appendFrames appends to dst the functions of the first max in-app
+// positions of a PHP trace, innermost first, each normalised (see
+// appendFunc) and terminated by '\n'.
+//
+// A line of PHP's trace, "#3 {loc}: {callee}()", says that {callee} was
+// called at {loc}; the code at {loc} belongs to the callee of the next line.
+// So the positions of a trace are (excFile, callee #0), (loc #0, callee #1),
+// (loc #1, callee #2), ...: the file where the exception was created and each
+// call site, with the function that contains it. A position is in-app when its
+// file is MediaWiki's or an extension's own code (not vendor/, not
+// includes/libs/, not [internal function]) and its function is not a throw
+// helper (see isHelper). The first in-app position is the caller that names
+// the bug: WikiPage::doSecondaryDataUpdates for a query error raised deep in
+// Rdbms, Foo::bar for a warning raised by preg_match() in Foo::bar.
+//
+// When the event carries no exception file (some ECS producers), the first
+// position is judged by the file of the first call site. Reading stops as
+// soon as max positions are found, so long traces cost no more than short
 // ones.
-func appendFrames(dst []byte, trace string, max int) ([]byte, int) {
+func appendFrames(dst []byte, trace, excFile string, max int) ([]byte, int) {
 	count := 0
+	prev := excFile
+	known := excFile != ""
 	for len(trace) > 0 && count < max {
 		line := trace
 		if k := strings.IndexByte(trace, '\n'); k >= 0 {
@@ -22,67 +39,117 @@ func appendFrames(dst []byte, trace string, max int) ([]byte, int) {
 		} else {
 			trace = ""
 		}
-		var ok bool
-		if dst, ok = appendFrame(dst, line); ok {
-			count++
+		loc, fn, ok := parseFrame(line)
+		if !ok {
+			continue
 		}
+		if !known { // judge the creation site by the first call site
+			prev, known = loc, true
+		}
+		inApp := !isLibrary(prev)
+		prev = loc
+		if fn == "" || fn == "{main}" || !inApp || isHelper(fn) {
+			continue
+		}
+		if len(fn) > maxFrameBytes {
+			n := maxFrameBytes
+			for n > 0 && !utf8.RuneStart(fn[n]) {
+				n--
+			}
+			fn = fn[:n]
+		}
+		dst = appendFunc(dst, fn)
+		if fn == "{closure}" { // an anonymous function: say where it was called from
+			dst = append(dst, '@')
+			dst = append(dst, relPath(loc)...)
+		}
+		dst = append(dst, '\n')
+		count++
 	}
 	return dst, count
 }
 
-// appendFrame normalises one trace line such as
+// parseFrame splits one trace line such as
 //
 //	#0 /srv/mediawiki/php-1.47.0-wmf.16/includes/api/ApiMain.php(2006): ApiMain->executeAction()
 //
-// to the called function ("ApiMain->executeAction"): the function survives
-// refactorings that move lines and train deployments that move the install
-// root, while the file and line do not. It reports false for lines that are
-// not frames or not in-app: [internal function], vendor/ code, {main}, and
-// MWExceptionHandler's own frames (the error handler is where every PHP
-// warning is reported from, so it tells nothing about the bug).
-func appendFrame(dst []byte, line string) ([]byte, bool) {
+// into its location without the line number and the called function
+// without arguments. "#5 {main}" gives fn "{main}"; "[internal function]"
+// gives loc "[internal function]". ok is false for lines that are not frames.
+func parseFrame(line string) (loc, fn string, ok bool) {
 	for len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
 		line = line[1:]
 	}
 	if len(line) < 3 || line[0] != '#' {
-		return dst, false
+		return "", "", false
 	}
 	i := 1
 	for i < len(line) && line[i] >= '0' && line[i] <= '9' {
 		i++
 	}
 	if i == 1 || i >= len(line) || line[i] != ' ' {
-		return dst, false
+		return "", "", false
 	}
 	rest := line[i+1:]
-	k := strings.Index(rest, "): ")
-	if k < 0 || rest[0] == '[' { // {main}, [internal function]: ...
-		return dst, false
+	if rest == "{main}" {
+		return "", "{main}", true
 	}
-	loc := rest[:k]
-	if p := strings.LastIndexByte(loc, '('); p >= 0 {
+	k := strings.Index(rest, ": ")
+	if k < 0 {
+		return "", "", false
+	}
+	if rest[0] != '[' {
+		k = strings.Index(rest, "): ")
+		if k < 0 {
+			return "", "", false
+		}
+		k++
+	}
+	loc = rest[:k]
+	if p := strings.LastIndexByte(loc, '('); p >= 0 && rest[0] != '[' {
 		loc = loc[:p]
 	}
-	if isVendor(loc) {
-		return dst, false
+	return loc, funcName(rest[k+2:]), true
+}
+
+// isLibrary reports whether code at loc is not the application's own:
+// Composer dependencies (vendor/, also those of extensions), MediaWiki's
+// bundled libraries (includes/libs/: Rdbms, objectcache, ...), PHP's own
+// functions ([internal function]) and unknown locations.
+func isLibrary(loc string) bool {
+	return loc == "" || loc[0] == '[' || isVendor(loc) || strings.Contains(loc, "includes/libs/")
+}
+
+// isHelper reports whether fn only reports an error on behalf of its caller:
+// PHP's and MediaWiki's error and deprecation functions, the exception
+// handler, MWDebug, assertions, the API's die*() methods and exception
+// factories (a method whose name mentions Exception). Such a frame never
+// names the bug; the function that called it does.
+func isHelper(fn string) bool {
+	name := fn
+	cls := ""
+	if k := strings.LastIndex(fn, "->"); k >= 0 {
+		cls, name = fn[:k], fn[k+2:]
+	} else if k := strings.LastIndex(fn, "::"); k >= 0 {
+		cls, name = fn[:k], fn[k+2:]
 	}
-	fn := funcName(rest[k+3:])
-	if fn == "" || strings.Contains(fn, "MWExceptionHandler::") {
-		return dst, false
+	if k := strings.LastIndexByte(cls, '\\'); k >= 0 {
+		cls = cls[k+1:]
 	}
-	if len(fn) > maxFrameBytes {
-		n := maxFrameBytes
-		for n > 0 && !utf8.RuneStart(fn[n]) {
-			n--
+	switch cls {
+	case "MWExceptionHandler", "MWDebug", "Assert":
+		return true
+	case "":
+		switch name {
+		case "trigger_error", "user_error", "wfDeprecated", "wfDeprecatedMsg", "wfWarn", "wfLogWarning", "wfDebugLog":
+			return true
 		}
-		fn = fn[:n]
+		return false
 	}
-	dst = appendFunc(dst, fn)
-	if fn == "{closure}" { // an anonymous function: say where it was called from
-		dst = append(dst, '@')
-		dst = append(dst, relPath(loc)...)
+	if len(name) > 3 && strings.HasPrefix(name, "die") && name[3] >= 'A' && name[3] <= 'Z' {
+		return true // ApiBase::dieWithError, dieStatus, dieBlocked...
 	}
-	return append(dst, '\n'), true
+	return strings.Contains(name, "Exception")
 }
 
 // isVendor reports whether a path lies in a vendor/ directory (Composer

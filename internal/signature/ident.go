@@ -1,0 +1,169 @@
+package signature
+
+import "strings"
+
+// What of a message identifies a bug, once the stack has said where it is.
+//
+// Sentry groups an exception with a stack trace by its type and its in-app
+// frames and ignores the message, because messages carry the values of the
+// failing call. sheriff does the same, with two refinements, both taken
+// from the message's own structure rather than from lists of words:
+//
+//   - identity values: the MySQL error number ("Error 1205: Lock wait
+//     timeout"), the fname of a failed query and the database's error text
+//     name the failure, not its parameters; for database exceptions the
+//     first line of the message (error number and error text) is kept whole;
+//   - the message head: the first words of the message up to the first
+//     position that carries a value. A value is what follows a separator
+//     (": ", " - ", " = "), a placeholder, a quoted, bracketed or numeric
+//     token; at most headWords plain words are kept, so that a bare word
+//     interpolated at the end ("Unknown parser option thumbsizex") does not
+//     split the site's signature, while code names in the line (getId(),
+//     Foo::bar, $wgFoo) are kept wherever they are: two throws of one class
+//     in one function usually differ in their first words or in the code
+//     they name.
+
+// headWords bounds the plain words of a message head.
+const headWords = 3
+
+// normalizedCut is the length at which Wikimedia's logging configuration
+// cuts normalized_message (substr($message, 0, 255) in the wmfconfig
+// processor).
+const normalizedCut = 255
+
+// appendHead appends the head of the first line of a masked template. The
+// level prefix of PHP errors ("PHP Warning: ", "PHP Fatal error: ") and
+// code-name prefixes ("preg_match(): ", "MWTimestamp::setTimestamp: ") are
+// kept whole and do not end the head.
+func appendHead(dst []byte, tmpl string) []byte {
+	line := firstLine(tmpl)
+	toks := strings.Fields(line)
+	i := 0
+	if len(toks) > 1 && toks[0] == "PHP" {
+		for j := 1; j < len(toks) && j <= 3; j++ {
+			if strings.HasSuffix(toks[j], ":") {
+				for ; i <= j; i++ {
+					dst = appendHeadToken(dst, toks[i])
+				}
+				break
+			}
+		}
+	}
+	for i < len(toks) && strings.HasSuffix(toks[i], ":") && isCodeToken(toks[i]) {
+		dst = appendHeadToken(dst, toks[i])
+		i++
+	}
+	words := 0
+	for ; i < len(toks); i++ {
+		tok := toks[i]
+		if isValueToken(tok) {
+			break
+		}
+		switch {
+		case isCodeToken(tok):
+			dst = appendHeadToken(dst, tok)
+		case words < headWords:
+			dst = appendHeadToken(dst, tok)
+			words++
+		}
+		if strings.HasSuffix(tok, ":") || strings.HasSuffix(tok, ";") {
+			break // what follows a colon is the value it introduces
+		}
+	}
+	return dst
+}
+
+func appendHeadToken(dst []byte, tok string) []byte {
+	if len(dst) > 0 {
+		dst = append(dst, ' ')
+	}
+	return append(dst, tok...)
+}
+
+// isCodeToken reports whether a token names code: a call (getId()), a
+// method (Foo::bar, $this->foo), a variable ($wgFoo) or a namespaced name.
+func isCodeToken(t string) bool {
+	return strings.Contains(t, "()") || strings.Contains(t, "::") || strings.Contains(t, "->") ||
+		strings.HasPrefix(t, "$") || strings.IndexByte(t, '\\') > 0
+}
+
+// isValueToken reports whether a token carries a value: a placeholder, a
+// quoted, bracketed or numeric token, or a separator that introduces one.
+func isValueToken(t string) bool {
+	if strings.IndexByte(t, '{') >= 0 && !strings.HasPrefix(t, "{closure") {
+		return true
+	}
+	switch t[0] {
+	case '"', '\'', '(', '[', '<', '`', '-', '=', '#', '+':
+		return true
+	}
+	if t[0] >= '0' && t[0] <= '9' {
+		return true
+	}
+	switch t {
+	case "—", "–", "→", "=>":
+		return true
+	}
+	return false
+}
+
+// isDBClass reports whether class is one of MediaWiki's database errors
+// (Wikimedia\Rdbms\DBQueryError, DBConnectionError, ...), whose message is
+// the database's own report of the failure.
+func isDBClass(class string) bool {
+	if strings.HasPrefix(class, `Wikimedia\Rdbms\`) {
+		return true
+	}
+	return len(class) > 3 && strings.HasPrefix(class, "DB") && class[2] >= 'A' && class[2] <= 'Z'
+}
+
+// dbFunction returns the function named by the "Function: " line of a
+// DBQueryError message, or "".
+func dbFunction(msg string) string {
+	k := strings.Index(msg, "\nFunction: ")
+	if k < 0 {
+		return ""
+	}
+	f := msg[k+len("\nFunction: "):]
+	if e := strings.IndexAny(f, "\n "); e >= 0 {
+		f = f[:e]
+	}
+	return f
+}
+
+// firstLine returns s up to its first newline.
+func firstLine(s string) string {
+	if k := strings.IndexByte(s, '\n'); k >= 0 {
+		return s[:k]
+	}
+	return s
+}
+
+// uncut undoes the effect of the 255-byte cut of normalized_message on a
+// template that reached it: the partial last token is dropped, and so is an
+// unclosed quoted value (whose closing quote was cut off), so that where the
+// cut falls never decides a signature.
+func uncut(m string) string {
+	if k := strings.LastIndexAny(m, " \t\n"); k >= 0 {
+		m = m[:k]
+	} else {
+		return ""
+	}
+	for _, q := range [...]byte{'"', '\''} {
+		open := -1
+		for i := 0; i < len(m); i++ {
+			if m[i] != q || (open < 0 && i > 0 && isWordByte(m[i-1])) || (open >= 0 && i+1 < len(m) && isWordByte(m[i+1])) {
+				continue
+			}
+			if open < 0 {
+				open = i
+			} else {
+				open = -1
+			}
+		}
+		if open >= 0 {
+			m = strings.TrimRight(m[:open], " \t\n")
+		}
+	}
+	return m
+}
