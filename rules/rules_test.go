@@ -123,9 +123,9 @@ func TestDefaultsLoadAndDuplicateNames(t *testing.T) {
 	if len(set.Rules) == 0 {
 		t.Fatal("no default rules")
 	}
-	lock := event.Event{ExcClass: `Wikimedia\Rdbms\DBQueryError`, ExcMessage: "Error 1205: Lock wait timeout exceeded"}
-	if d := set.Evaluate(&lock); d.Fingerprint != "rdbms-lock-wait-timeout" {
-		t.Fatalf("default lock-wait rule did not apply: %+v", d)
+	mc := event.Event{Channel: "memcached", Message: "Memcached error for key \"x\" on server \"127.0.0.1:11211\": SERVER HAS FAILED AND IS DISABLED UNTIL TIMED RETRY"}
+	if d := set.Evaluate(&mc); d.Fingerprint != "memcached-server-marked-failed" {
+		t.Fatalf("default memcached rule did not apply: %+v", d)
 	}
 	dir := t.TempDir()
 	f := dir + "/dup.yaml"

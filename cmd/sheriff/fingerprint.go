@@ -10,7 +10,8 @@ import (
 
 	"github.com/wikimedia/sheriff/internal/event"
 	"github.com/wikimedia/sheriff/internal/miner"
-	"github.com/wikimedia/sheriff/internal/signature"
+	"github.com/wikimedia/sheriff/internal/pipeline"
+	"github.com/wikimedia/sheriff/rules"
 )
 
 // cmdFingerprint prints one "<signature-id>\t<template>" line per input line.
@@ -19,13 +20,18 @@ import (
 // by default the output is the final grouping (every line resolved through
 // aliases once all input is read); --stream prints each line's id as it was
 // assigned on arrival, which is what the filer would have used.
-// With --json each line is a logstash event: MediaWiki events get their
-// MediaWiki signature, untemplated ones (syslog, puppet) go to the miner.
+// With --json each line is a logstash event, keyed by the pipeline's own
+// code path (pipeline.Keyer) after the rules of --config and --rules (the
+// defaults without --config), as in `sheriff replay`: the printed ids are
+// the ids the pipeline records. Events a rule ignores print "-".
 func cmdFingerprint(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("fingerprint", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "input lines are NDJSON logstash events")
 	stream := fs.Bool("stream", false, "print ids as assigned on arrival instead of the final grouping")
+	configFile := fs.String("config", "", "with --json: config file whose rules to apply")
+	var ruleFiles multiFlag
+	fs.Var(&ruleFiles, "rules", "with --json: extra rule file (repeatable), applied after the config's")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -36,16 +42,34 @@ func cmdFingerprint(_ context.Context, args []string, stdin io.Reader, stdout, s
 		}
 		return 0
 	}
-	if err := fingerprintEvents(stdin, stdout, stderr, *stream); err != nil {
+	cfg, err := loadConfig(*configFile)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	set, err := rules.Load(append(cfg.Rules.Files, ruleFiles...), cfg.Rules.NoDefaults)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if err := fingerprintEvents(stdin, stdout, stderr, set, *stream); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	return 0
 }
 
-func fingerprintEvents(stdin io.Reader, stdout, stderr io.Writer, stream bool) error {
-	fp := signature.NewFingerprinter()
+// lineMiner groups untemplated events with an in-memory template miner.
+type lineMiner struct{ m *miner.Miner }
+
+func (l lineMiner) Group(ev *event.Event) (string, string) {
+	mt := l.m.Add(pipeline.GroupLine(ev))
+	return mt.ID, mt.Template
+}
+
+func fingerprintEvents(stdin io.Reader, stdout, stderr io.Writer, set *rules.Set, stream bool) error {
 	m := miner.New(miner.Options{})
+	keyer := pipeline.Keyer{Generic: lineMiner{m}}
 	type row struct {
 		id, tmpl string
 		mined    bool
@@ -65,12 +89,11 @@ func fingerprintEvents(stdin io.Reader, stdout, stderr io.Writer, stream bool) e
 			continue
 		}
 		var r row
-		if ev.Normalized == "" && ev.ExcClass == "" && ev.Type != "mediawiki" {
-			mt := m.Add(ev.Message)
-			r = row{id: mt.ID, tmpl: mt.Template, mined: true}
+		if d := set.Evaluate(&ev); d.Ignore {
+			r = row{id: "-", tmpl: "ignored by " + d.IgnoredBy}
 		} else {
-			s := fp.Compute(&ev)
-			r = row{id: s.ID, tmpl: s.Template}
+			k := keyer.Key(&ev, d)
+			r = row{id: k.ID, tmpl: k.Template, mined: k.Generic}
 		}
 		if stream {
 			fmt.Fprintf(out, "%s\t%s\n", r.id, oneLine(r.tmpl))

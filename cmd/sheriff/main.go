@@ -35,14 +35,15 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"run":          {"run the service (demo sample when no config is given)", cmdRun},
-		"check-config": {"validate a config file and its rule files", cmdCheckConfig},
-		"replay":       {"run the pipeline over recorded NDJSON events, dry-run, throwaway state", cmdReplay},
-		"fingerprint":  {"print <signature-id>\\t<template> for each input line", cmdFingerprint},
-		"tasks":        {"list the signature -> task mapping, or resync it from Phabricator", cmdTasks},
-		"drift":        {"compare Beta configuration against production", cmdDrift},
-		"eval-miner":   {"measure the template miner's grouping accuracy on a labelled corpus", cmdEvalMiner},
-		"version":      {"print the version", cmdVersion},
+		"run":             {"run the service (demo sample when no config is given)", cmdRun},
+		"check-config":    {"validate a config file and its rule files", cmdCheckConfig},
+		"replay":          {"run the pipeline over recorded NDJSON events, dry-run, throwaway state", cmdReplay},
+		"fingerprint":     {"print <signature-id>\\t<template> for each input line", cmdFingerprint},
+		"tasks":           {"list the signature -> task mapping, or resync it from Phabricator", cmdTasks},
+		"drift":           {"compare Beta configuration against production", cmdDrift},
+		"eval-miner":      {"measure the template miner's grouping accuracy on a labelled corpus", cmdEvalMiner},
+		"eval-signatures": {"measure MediaWiki signatures on the real labelled MediaWiki corpus", cmdEvalSignatures},
+		"version":         {"print the version", cmdVersion},
 	}
 }
 

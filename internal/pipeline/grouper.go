@@ -47,11 +47,7 @@ func NewMinerGrouper(ctx context.Context, db *store.DB, name string, opts miner.
 func (g *MinerGrouper) Group(ev *event.Event) (string, string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	line := ev.Message
-	if line == "" {
-		line = ev.ExcMessage
-	}
-	mt := g.m.Add(line)
+	mt := g.m.Add(GroupLine(ev))
 	if mt.New || len(mt.Merged) > 0 {
 		g.dirty = true
 	}

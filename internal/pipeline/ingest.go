@@ -23,7 +23,6 @@ import (
 	"github.com/wikimedia/sheriff/internal/health"
 	"github.com/wikimedia/sheriff/internal/metrics"
 	"github.com/wikimedia/sheriff/internal/redact"
-	"github.com/wikimedia/sheriff/internal/signature"
 	"github.com/wikimedia/sheriff/internal/store"
 	"github.com/wikimedia/sheriff/internal/tracker"
 	"github.com/wikimedia/sheriff/rules"
@@ -64,7 +63,7 @@ type Ingester struct {
 	// Ingested is signalled (non-blocking) after every committed batch.
 	Ingested chan<- struct{}
 
-	fp *signature.Fingerprinter
+	keyer Keyer
 }
 
 // BatchStats describes one processed batch.
@@ -127,9 +126,6 @@ func (in *Ingester) Drain(ctx context.Context) (BatchStats, error) {
 
 // Step polls once and records the batch atomically with the source's cursor.
 func (in *Ingester) Step(ctx context.Context) (BatchStats, error) {
-	if in.fp == nil {
-		in.fp = signature.NewFingerprinter()
-	}
 	name := in.Source.Name()
 	b, err := in.Source.Poll(ctx)
 	if err != nil {
@@ -219,20 +215,11 @@ func (in *Ingester) Step(ctx context.Context) (BatchStats, error) {
 
 func (in *Ingester) group(ev *event.Event, d rules.Decision, occ map[string]*tracker.Occurrences, order *[]*tracker.Occurrences) *tracker.Occurrences {
 	var kind = finding.KindError
-	var id, title, template string
-	generic := false
-	switch {
-	case d.Fingerprint != "":
-		s := in.fp.ComputeExplicit(ev, d.Fingerprint)
-		id, title, template = s.ID, s.Title, s.Template
-	case in.Generic != nil && untemplated(ev):
-		id, template = in.Generic.Group(ev)
-		title = template
-		generic = true
-	default:
-		s := in.fp.Compute(ev)
-		id, title, template = s.ID, s.Title, s.Template
+	if in.keyer.Generic == nil && in.Generic != nil {
+		in.keyer.Generic = in.Generic
 	}
+	key := in.keyer.Key(ev, d)
+	id, title, template, generic := key.ID, key.Title, key.Template, key.Generic
 	o := occ[id]
 	if o == nil {
 		msg := ev.Message

@@ -16,14 +16,13 @@ import "strings"
 //   - the message head: the first words of the message up to the first
 //     position that carries a value. A value is what follows a separator
 //     (": ", " - ", " = "), a placeholder, a quoted, bracketed or numeric
-//     token; at most headWords plain words are kept, so that a bare word
-//     interpolated at the end ("Unknown parser option thumbsizex") does not
-//     split the site's signature, while code names in the line (getId(),
-//     Foo::bar, $wgFoo) are kept wherever they are: two throws of one class
-//     in one function usually differ in their first words or in the code
-//     they name.
+//     token; at most headWords words are kept, so that a bare word
+//     interpolated later ("Unknown parser option thumbsizex", "raised from
+//     Foo::bar") does not split the site's signature: two throws of one
+//     class in one function differ in their first words.
 
-// headWords bounds the plain words of a message head.
+// headWords bounds the words of a message head (after the PHP level and
+// code-name prefixes).
 const headWords = 3
 
 // normalizedCut is the length at which Wikimedia's logging configuration
@@ -59,13 +58,11 @@ func appendHead(dst []byte, tmpl string) []byte {
 		if isValueToken(tok) {
 			break
 		}
-		switch {
-		case isCodeToken(tok):
-			dst = appendHeadToken(dst, tok)
-		case words < headWords:
-			dst = appendHeadToken(dst, tok)
-			words++
+		if words == headWords {
+			break
 		}
+		dst = appendHeadToken(dst, tok)
+		words++
 		if strings.HasSuffix(tok, ":") || strings.HasSuffix(tok, ";") {
 			break // what follows a colon is the value it introduces
 		}
