@@ -86,6 +86,7 @@ type announcement struct {
 	SentTo  string
 	Dropped string
 	Stage   int
+	Burst   int64
 }
 
 type queue struct{ db *store.DB }
@@ -121,14 +122,14 @@ func (q *queue) enqueue(ctx context.Context, a announcement, dedupe string) (id 
 	return id, err == nil, err
 }
 
-const annCols = `id, reason, kind, key, status, title, task_url, task_id, ref, created, sent, sent_to, dropped, stage`
+const annCols = `id, reason, kind, key, status, title, task_url, task_id, ref, created, sent, sent_to, dropped, stage, burst`
 
 func scanAnn(r store.Row) (announcement, error) {
 	var a announcement
 	var kind string
 	var created, sent int64
 	err := r.Scan(&a.ID, &a.Reason, &kind, &a.Key, &a.Status, &a.Title, &a.TaskURL, &a.TaskID, &a.Ref,
-		&created, &sent, &a.SentTo, &a.Dropped, &a.Stage)
+		&created, &sent, &a.SentTo, &a.Dropped, &a.Stage, &a.Burst)
 	a.Kind, a.Created, a.Sent = finding.Kind(kind), store.FromMillis(created), store.FromMillis(sent)
 	return a, err
 }

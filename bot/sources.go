@@ -3,6 +3,8 @@ package bot
 import (
 	"context"
 	"time"
+
+	"github.com/wikimedia/sheriff/internal/rota"
 )
 
 // The read-only commands answer from the rest of sheriff through these
@@ -78,3 +80,32 @@ type FindingSource interface {
 	// is false when no finding (or several) match.
 	LookupFinding(ctx context.Context, key string) (fullKey, title string, ok bool, err error)
 }
+
+// Sent is one IRC line the bot queued about a finding, for the dashboard's
+// audit trail.
+type Sent struct {
+	ID      int64     `json:"id"`
+	Reason  string    `json:"reason"` // new, remind, escalate
+	Queued  time.Time `json:"queued"`
+	Sent    time.Time `json:"sent,omitzero"`
+	To      string    `json:"to,omitempty"`
+	Dropped string    `json:"dropped,omitempty"` // why it was not sent
+	Burst   int64     `json:"burst,omitempty"`
+}
+
+// Trail returns what the bot announced about finding key, oldest first:
+// its announcements and their reminders and escalations.
+func (b *Bot) Trail(ctx context.Context, key string) ([]Sent, error) {
+	rows, err := b.q.list(ctx, `key = ? AND reason IN (?, ?, ?) ORDER BY id LIMIT 200`, key, reasonNew, reasonRemind, reasonEscalate)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Sent, 0, len(rows))
+	for _, a := range rows {
+		out = append(out, Sent{ID: a.ID, Reason: a.Reason, Queued: a.Created, Sent: a.Sent, To: a.SentTo, Dropped: a.Dropped, Burst: a.Burst})
+	}
+	return out, nil
+}
+
+// Rota is the bot's rota.
+func (b *Bot) Rota() *rota.Rota { return b.rota }

@@ -37,6 +37,10 @@ import (
 	"github.com/wikimedia/sheriff/rules"
 )
 
+// dashboardHistory is how far back the dashboard charts counts (its
+// signature page shows 7 days of hourly counts).
+const dashboardHistory = 8 * 24 * time.Hour
+
 // Version is set at build time with -ldflags "-X github.com/wikimedia/sheriff/internal/app.Version=...".
 var Version = "dev"
 
@@ -244,17 +248,33 @@ func (s *Service) Run(ctx context.Context, listen string) error {
 	return s.Serve(ctx, ln)
 }
 
-// Serve is Run on an existing listener (tests use port 0).
-func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	srv := &httpapi.Server{Tracker: s.Tracker, Health: s.Health, Gatherer: s.Metrics.Registry, Version: Version, Log: s.Log}
+// HTTPServer is the HTTP API and dashboard over the service's state.
+func (s *Service) HTTPServer() *httpapi.Server {
+	srv := &httpapi.Server{Tracker: s.Tracker, Health: s.Health, Gatherer: s.Metrics.Registry, Version: Version, Log: s.Log,
+		Silences: s.Silences}
 	if s.Config.Drift != nil {
 		srv.ReportsDir = s.Config.Drift.ReportsDir
+	}
+	if s.Drift != nil {
+		srv.Drift = s.Drift
 	}
 	if s.Puppet != nil {
 		srv.Puppet = s.Puppet
 	}
+	if s.spikes != nil {
+		srv.Spikes = s.spikes
+	}
+	if s.Bot != nil {
+		srv.IRC, srv.Rota = s.Bot, s.Bot.Rota()
+	}
+	return srv
+}
+
+// Serve is Run on an existing listener (tests use port 0).
+func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	srv := s.HTTPServer()
 	// The port is logged on its own: the redacting logger masks IP addresses,
 	// and people (and tests) starting on port 0 need to find the server.
 	port := 0
@@ -438,11 +458,18 @@ func (s *Service) refreshMetrics(ctx context.Context) error {
 			s.Metrics.MinerEvictions.Add(float64(st.Evictions - evicted))
 			evicted = st.Evictions
 		}
-		// Rate buckets older than the spike detector's horizon are never read again.
+		// Rate buckets older than the spike detector's horizon and the
+		// dashboard's charts are never read again. The horizon is counted
+		// back from the latest event when that is older than now (a replayed
+		// or stalled source), so its charts are not emptied.
 		if s.spikes != nil {
 			o := s.spikes.Options()
-			keep := time.Duration(o.History+o.StopAfter+2) * o.Window
-			if err := s.Tracker.PruneBuckets(ctx, time.Now().Add(-keep)); err != nil && ctx.Err() == nil {
+			keep := max(time.Duration(o.History+o.StopAfter+2)*o.Window, dashboardHistory)
+			ref := time.Now()
+			if latest, err := s.Tracker.LatestSeen(ctx); err == nil && !latest.IsZero() && latest.Before(ref) {
+				ref = latest
+			}
+			if err := s.Tracker.PruneBuckets(ctx, ref.Add(-keep)); err != nil && ctx.Err() == nil {
 				s.Log.Warn("prune rate buckets", "err", err)
 			}
 		}

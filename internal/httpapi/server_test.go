@@ -100,7 +100,10 @@ func TestSignatureAPI(t *testing.T) {
 		t.Errorf("unknown: %d", resp.StatusCode)
 	}
 	resp, body = get(t, handler, "/")
-	if resp.StatusCode != 200 || !strings.Contains(body, "abc123") || strings.Contains(body, "<b>boom</b>") {
-		t.Errorf("status page missing the signature or not escaping titles: %s", body)
+	if resp.StatusCode != 200 || !strings.Contains(body, `src="/static/app.js"`) || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+		t.Errorf("dashboard page: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	if resp, body := get(t, handler, "/static/app.js"); resp.StatusCode != 200 || !strings.Contains(body, "/api/signatures") {
+		t.Errorf("script: %d", resp.StatusCode)
 	}
 }

@@ -148,7 +148,7 @@ func (in *Ingester) Step(ctx context.Context) (BatchStats, error) {
 			continue
 		}
 		o := in.group(ev, d, occ, &order)
-		o.Add(ev.Timestamp, width, map[string]string{"wiki": ev.Wiki, "host": ev.Host, "version": ev.Version})
+		o.Add(ev.Timestamp, width, map[string]string{"wiki": ev.Wiki, "host": ev.Host, "version": ev.Version, "channel": ev.Channel})
 	}
 	var merges map[string]string
 	if in.Generic != nil {

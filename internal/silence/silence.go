@@ -380,3 +380,56 @@ func (st *Store) AuditLog(ctx context.Context, n int) ([]AuditEntry, error) {
 	}
 	return out, nil
 }
+
+// All returns every silence, active or not, newest first (at most n).
+func (st *Store) All(ctx context.Context, n int) ([]Silence, error) {
+	return st.query(ctx, `SELECT `+cols+` FROM silence_silences ORDER BY id DESC LIMIT ?`, n)
+}
+
+// Acks returns every ack by key.
+func (st *Store) Acks(ctx context.Context) (map[string]Ack, error) {
+	acks, err := store.Query(ctx, st.db, func(r store.Row) (Ack, error) {
+		var a Ack
+		var at int64
+		err := r.Scan(&a.Key, &a.Who, &at)
+		a.At = store.FromMillis(at)
+		return a, err
+	}, `SELECT key, who, at FROM silence_acks`)
+	if err != nil {
+		return nil, fmt.Errorf("silence: acks: %w", err)
+	}
+	out := make(map[string]Ack, len(acks))
+	for _, a := range acks {
+		out[a.Key] = a
+	}
+	return out, nil
+}
+
+// AuditMentioning returns the latest n audit entries whose arguments
+// mention any of terms (a signature id, a task id), newest first.
+func (st *Store) AuditMentioning(ctx context.Context, terms []string, n int) ([]AuditEntry, error) {
+	var conds []string
+	var args []any
+	for _, t := range terms {
+		if strings.TrimSpace(t) == "" {
+			continue
+		}
+		conds = append(conds, `instr(lower(args), ?) > 0`)
+		args = append(args, strings.ToLower(t))
+	}
+	if len(conds) == 0 {
+		return nil, nil
+	}
+	args = append(args, n)
+	out, err := store.Query(ctx, st.db, func(r store.Row) (AuditEntry, error) {
+		var e AuditEntry
+		var at int64
+		err := r.Scan(&e.ID, &at, &e.Who, &e.Action, &e.Args, &e.Result)
+		e.At = store.FromMillis(at)
+		return e, err
+	}, `SELECT id, at, who, action, args, result FROM silence_audit WHERE `+strings.Join(conds, ` OR `)+` ORDER BY id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("silence: audit: %w", err)
+	}
+	return out, nil
+}

@@ -628,3 +628,15 @@ func (d *Detector) NoteStopped(ctx context.Context, s Stop) error {
 	}
 	return nil
 }
+
+// Active returns the signatures in an active spike episode (read-only,
+// for the dashboard).
+func (d *Detector) Active(ctx context.Context) ([]tracker.Ref, error) {
+	return store.Query(ctx, d.db, func(r store.Row) (tracker.Ref, error) {
+		var ref tracker.Ref
+		var kind string
+		err := r.Scan(&kind, &ref.ID)
+		ref.Kind = finding.Kind(kind)
+		return ref, err
+	}, `SELECT kind, id FROM spike_state WHERE ep_active = 1`)
+}
