@@ -111,9 +111,9 @@ type listQuery struct {
 	// open keeps only what nobody has dealt with: new, regressed or
 	// spiking, or any other unacked, unsilenced, unresolved signature seen
 	// within the last day.
-	open bool
-	order  string
-	limit  int
+	open  bool
+	order string
+	limit int
 }
 
 func parseListQuery(q url.Values) (listQuery, error) {
