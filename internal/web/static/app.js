@@ -28,7 +28,9 @@ async function getJSON(url) {
   if (!resp.ok) {
     let msg = resp.status + " " + resp.statusText;
     try { msg += ": " + (await resp.json()).error; } catch (e) { /* not JSON */ }
-    throw new Error(url + ": " + msg);
+    const err = new Error(url + ": " + msg);
+    err.status = resp.status;
+    throw err;
   }
   return {data: await resp.json(), headers: resp.headers};
 }
@@ -288,8 +290,15 @@ async function signatureView(kind, id) {
 async function puppetView(params) {
   const q = params.toString();
   setAPILink("/api/puppet/hosts" + (q ? "?" + q : ""));
-  const [{data: hosts}, {data: causes}] = await Promise.all([
-    getJSON("/api/puppet/hosts" + (q ? "?" + q : "")), getJSON("/api/puppet/causes" + (q ? "?" + q : ""))]);
+  let hosts, causes;
+  try {
+    [{data: hosts}, {data: causes}] = await Promise.all([
+      getJSON("/api/puppet/hosts" + (q ? "?" + q : "")), getJSON("/api/puppet/causes" + (q ? "?" + q : ""))]);
+  } catch (err) {
+    if (err.status !== 404) throw err;
+    show(h("h2", {}, "Puppet"), h("p", {class: "empty"}, "The puppet check is not configured (see the puppet section of the configuration)."));
+    return;
+  }
   const byId = Object.fromEntries((causes.causes || []).map(c => [c.id, c]));
   const order = ["failing", "stale", "disabled", "healthy"];
   const groups = order.map(st => {
