@@ -80,6 +80,8 @@ type PuppetOptions struct {
 // PuppetStaleKey is the finding key of the stale hosts finding.
 const PuppetStaleKey = "stale-hosts"
 
+const puppetStaleTitle = "Puppet: agents not running on Beta Cluster hosts"
+
 // PuppetComponent is the store component (and table prefix) of the check.
 const PuppetComponent = "puppet"
 
@@ -896,7 +898,7 @@ func (p *Puppet) snapFinding(key, category, title, identity, sample string, snap
 		f.Facets = map[string]finding.Facet{"host": hosts}
 	}
 	if key == PuppetStaleKey {
-		f.Title = "Puppet: agents not running on Beta Cluster hosts"
+		f.Title = puppetStaleTitle
 		f.Template = "puppet agent has not run"
 		f.Details = p.redact(p.staleDetails(snap))
 		return f
@@ -1174,6 +1176,50 @@ func (p *Puppet) Causes(ctx context.Context) ([]CauseState, error) {
 		cur := &out[len(out)-1]
 		cur.Open = cur.Open || rec == 0
 		cur.Members = append(cur.Members, m)
+	}
+	return out, rows.Err()
+}
+
+// PuppetTransition is one change of a finding, at its event time.
+type PuppetTransition struct {
+	At     time.Time
+	Key    string
+	Title  string // redacted
+	Status finding.Status
+	Hosts  []string // failing or hidden (stale for the stale hosts)
+}
+
+// Timeline returns every transition still kept (ForgetAfter), in order:
+// what the tasks were told, and when by event time.
+func (p *Puppet) Timeline(ctx context.Context) ([]PuppetTransition, error) {
+	rows, err := p.db.QueryContext(ctx, `SELECT t.key, coalesce(c.title, ''), t.at, t.snap FROM puppet_transitions t
+		LEFT JOIN puppet_causes c ON c.id = t.key ORDER BY t.seq`)
+	if err != nil {
+		return nil, fmt.Errorf("puppet: timeline: %w", err)
+	}
+	defer rows.Close()
+	var out []PuppetTransition
+	for rows.Next() {
+		var tr PuppetTransition
+		var at int64
+		var raw string
+		if err := rows.Scan(&tr.Key, &tr.Title, &at, &raw); err != nil {
+			return nil, fmt.Errorf("puppet: timeline: %w", err)
+		}
+		var snap puppetSnap
+		if err := json.Unmarshal([]byte(raw), &snap); err != nil {
+			return nil, fmt.Errorf("puppet: timeline: %w", err)
+		}
+		if tr.Key == PuppetStaleKey {
+			tr.Title = puppetStaleTitle
+		}
+		tr.At, tr.Status, tr.Title = puppetMs(at), finding.Status(snap.Status), p.redact(tr.Title)
+		for _, h := range snap.Hosts {
+			if h.State != "recovered" {
+				tr.Hosts = append(tr.Hosts, h.Host)
+			}
+		}
+		out = append(out, tr)
 	}
 	return out, rows.Err()
 }

@@ -29,8 +29,9 @@ func cmdReplay(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	keep := fs.String("keep", "", "keep the state and outbox in this directory instead of a temporary one")
 	verbose := fs.Bool("v", false, "log progress to stderr")
+	puppetFile := fs.String("puppet", "", "NDJSON export of puppet agent documents, read by the puppet check")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sheriff replay [--config FILE] [--rules FILE]... [--json] [--keep DIR] FILE.ndjson")
+		fmt.Fprintln(stderr, "usage: sheriff replay [--config FILE] [--rules FILE]... [--puppet FILE.ndjson] [--json] [--keep DIR] FILE.ndjson")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -55,7 +56,12 @@ func cmdReplay(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		return 1
 	}
 	// A replay never talks to anything: no logstash, no Phabricator, no IRC, no drift.
-	cfg.Logstash, cfg.IRC, cfg.Drift, cfg.Puppet = nil, nil, nil, nil
+	// The puppet check stays: it reads the recorded files (see app.ReplayPuppet).
+	cfg.Logstash, cfg.IRC, cfg.Drift = nil, nil, nil
+	if err := app.ReplayPuppet(cfg, *puppetFile); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
 	cfg.Phabricator.URL = ""
 	cfg.Sample = input
 	cfg.Rules.Files = append(cfg.Rules.Files, ruleFiles...)
@@ -97,7 +103,11 @@ func cmdReplay(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	if *asJSON {
 		return printReplayJSON(stdout, stderr, stats.Events, stats.Malformed, stats.Ignored, results, sigs)
 	}
-	printReplayText(stdout, stats.Events, stats.Malformed, stats.Ignored, results, sigs)
+	printReplayText(stdout, stats.Events, stats.Malformed, stats.Ignored, app.NotPuppet(results), sigs)
+	if err := svc.PuppetReplayText(ctx, stdout); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
 	return 0
 }
 

@@ -94,6 +94,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Service, e
 	if s.Redactor, err = redact.New(redact.Config{Patterns: cfg.Redact.Patterns, Fields: cfg.Redact.Fields}); err != nil {
 		return nil, fmt.Errorf("redact: %w", err)
 	}
+	if s.Config, _, err = s.useRecorded(); err != nil {
+		return nil, err
+	}
+	cfg = s.Config
 	src, interval, err := s.source(ctx)
 	if err != nil {
 		return nil, err

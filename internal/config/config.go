@@ -170,6 +170,9 @@ type Puppet struct {
 	StaleAfter  Duration `yaml:"stale_after"`
 	ForgetAfter Duration `yaml:"forget_after"`
 	RunSlack    Duration `yaml:"run_slack"`
+	// Sample is a recorded NDJSON export of puppet agent documents, read
+	// instead of logstash (with sample: for the rest, or alone).
+	Sample string `yaml:"sample"`
 }
 
 // Spikes configures rate-jump detection on known signatures.
@@ -301,6 +304,9 @@ func (c *Config) resolvePaths(dir string) {
 		}
 	}
 	abs(&c.Sample)
+	if c.Puppet != nil {
+		abs(&c.Puppet.Sample)
+	}
 	for i := range c.Rules.Files {
 		abs(&c.Rules.Files[i])
 	}
@@ -338,8 +344,11 @@ func (c *Config) validate() error {
 	default:
 		bad("log_level", "want debug, info, warn or error, got %q", c.LogLevel)
 	}
-	if c.Puppet != nil && c.Logstash == nil {
-		bad("puppet", "the puppet check reads from logstash: configure logstash too")
+	if c.Puppet != nil && c.Logstash == nil && c.Sample == "" && c.Puppet.Sample == "" {
+		bad("puppet", "the puppet check reads from logstash, or recorded events: configure logstash, sample or puppet.sample too")
+	}
+	if c.Puppet != nil && c.Puppet.Sample != "" && c.Logstash != nil {
+		bad("puppet.sample", "puppet.sample and logstash are mutually exclusive")
 	}
 	if c.Sample != "" && c.Logstash != nil {
 		bad("sample", "sample and logstash are mutually exclusive")
