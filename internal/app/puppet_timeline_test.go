@@ -21,6 +21,7 @@ import (
 	"github.com/wikimedia/sheriff/checks"
 	"github.com/wikimedia/sheriff/internal/event"
 	"github.com/wikimedia/sheriff/internal/filer"
+	"github.com/wikimedia/sheriff/internal/finding"
 	"github.com/wikimedia/sheriff/internal/health"
 	"github.com/wikimedia/sheriff/internal/metrics"
 	"github.com/wikimedia/sheriff/internal/pipeline"
@@ -205,53 +206,23 @@ func replayTimeline(t *testing.T, evs []event.Event, batch int) timelineRun {
 	return timelineRun{db: db, puppet: p, backend: be}
 }
 
-type timelineTransition struct {
-	Key, Title, Status string
-	At                 time.Time
-	Hosts              []string // failing or hidden
-}
+type timelineTransition = checks.PuppetTransition
 
+// transitions are what the report pass saw; each must have reached the filer.
 func (r timelineRun) transitions(t *testing.T) []timelineTransition {
 	t.Helper()
-	rows, err := r.db.QueryContext(t.Context(), `SELECT t.key, coalesce(c.title, ''), t.at, t.snap, t.reported
-		FROM puppet_transitions t LEFT JOIN puppet_causes c ON c.id = t.key ORDER BY t.seq`)
+	var unreported int
+	if err := r.db.QueryRowContext(t.Context(), `SELECT count(*) FROM puppet_transitions WHERE reported = 0`).Scan(&unreported); err != nil {
+		t.Fatal(err)
+	}
+	if unreported > 0 {
+		t.Errorf("%d transitions never reached the filer", unreported)
+	}
+	trs, err := r.puppet.Timeline(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	var out []timelineTransition
-	for rows.Next() {
-		var tr timelineTransition
-		var at int64
-		var raw string
-		var reported bool
-		if err := rows.Scan(&tr.Key, &tr.Title, &at, &raw, &reported); err != nil {
-			t.Fatal(err)
-		}
-		if !reported {
-			t.Errorf("transition of %s at %d never reached the filer", tr.Key, at)
-		}
-		var snap struct {
-			Status string `json:"status"`
-			Hosts  []struct {
-				Host, State string
-			} `json:"hosts"`
-		}
-		if err := json.Unmarshal([]byte(raw), &snap); err != nil {
-			t.Fatal(err)
-		}
-		tr.At, tr.Status = time.UnixMilli(at).UTC(), snap.Status
-		for _, h := range snap.Hosts {
-			if h.State != "recovered" {
-				tr.Hosts = append(tr.Hosts, h.Host)
-			}
-		}
-		out = append(out, tr)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return trs
 }
 
 // TestPuppetTimeline: over three days of real agent runs on 28 hosts, every
@@ -356,7 +327,7 @@ func TestPuppetTimeline(t *testing.T) {
 			t.Errorf("a cause the scenario does not have: %q", tr.Title)
 			continue
 		}
-		if tr.Status == "resolved" {
+		if tr.Status == finding.StatusResolved {
 			resolutions++
 			for host, ss := range byHost {
 				for _, s := range ss {

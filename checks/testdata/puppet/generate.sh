@@ -124,3 +124,9 @@ apply file_source "$A" "$ETC" "file { '$W/out/src': ensure => file, source => 'p
 # puppet agent against a fake puppetserver on loopback.
 bash "$here/agent.sh" "$W" "$here" "$A"
 echo "fixtures written to $here"
+
+# The failures issue 12 added (compile errors by kind, templates, Exec
+# timeouts, certificate rejection), then the three-day timeline built from
+# all of them.
+bash "$here/more.sh"
+(cd "$here/../../.." && go run ./checks/testdata/puppet/timeline)

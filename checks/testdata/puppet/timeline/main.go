@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -94,7 +95,7 @@ func faults() []fault {
 			[]string{"deployment-mwmaint02", "deployment-snapshot03"}, 34, 38},
 		{"template", "template_error", compile, []string{"Puppet: template elasticsearch.yml.erb failed: undefined method `upcase_all' for <N>:Integer"},
 			[]string{"deployment-elastic01", "deployment-elastic02", "deployment-elastic03"}, 39, 50},
-		{"file-source", "file_source", resource, []string{"Puppet: File[/tmp/sheriff-puppet-fixtures.5kWbY4/out/src] failed"},
+		{"file-source", "file_source", resource, []string{"Puppet: File[$W/out/src] failed"},
 			[]string{"deployment-mwmaint02"}, 40, 42},
 		// nginx comes back on one host after it had resolved.
 		{"nginx-again", "service_failure_b", resource, []string{"Puppet: Service[nginx] failed to start"},
@@ -113,9 +114,9 @@ func faults() []fault {
 			[]string{"deployment-jobrunner05"}, 65, 67},
 		{"exec", "exec_failure", resource, []string{"Puppet: Exec[scap-sync-check] failed", "Puppet: Exec[reload-thing] failed"},
 			[]string{"deployment-ms-be07"}, 66, 68},
-		{"duplicate", "duplicate", compile, []string{"Puppet: duplicate declaration of File[/tmp/sheriff-puppet-fixtures.5kWbY4/out/dup]"},
+		{"duplicate", "duplicate", compile, []string{"Puppet: duplicate declaration of File[$W/out/dup]"},
 			[]string{"deployment-ms-be08"}, 67, 69},
-		{"cycle", "cycle", compile, []string{"Puppet: dependency cycle File[/tmp/sheriff-puppet-fixtures.5kWbY4/out/a] => Service[b]"},
+		{"cycle", "cycle", compile, []string{"Puppet: dependency cycle File[$W/out/a] => Service[b]"},
 			[]string{"deployment-mediawiki13"}, 68, 70},
 		{"class-param", "class_param", compile, []string{"Puppet: Class[Profile::Needs_param] expects a value for parameter 'listen_port'"},
 			[]string{"deployment-mediawiki14"}, 69, 71},
@@ -203,6 +204,15 @@ func main() {
 	for _, f := range fs {
 		if fixtures[f.fixture] == nil {
 			fixtures[f.fixture] = load(*dir, f.fixture)
+		}
+	}
+
+	// Titles naming managed files carry the fixtures' work directory,
+	// which changes with every generate.sh run.
+	work := regexp.MustCompile(`/tmp/sheriff-puppet-fixtures\.[A-Za-z0-9]+`).FindString(fixtures["file_source"][1].msg)
+	for j := range fs {
+		for k, title := range fs[j].titles {
+			fs[j].titles[k] = strings.ReplaceAll(title, "$W", work)
 		}
 	}
 
