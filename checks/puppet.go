@@ -1187,6 +1187,7 @@ type PuppetTransition struct {
 	Title  string // redacted
 	Status finding.Status
 	Hosts  []string // failing or hidden (stale for the stale hosts)
+	Hidden []string // of Hosts, those masked by an earlier failure
 }
 
 // Timeline returns every transition still kept (ForgetAfter), in order:
@@ -1217,6 +1218,9 @@ func (p *Puppet) Timeline(ctx context.Context) ([]PuppetTransition, error) {
 		for _, h := range snap.Hosts {
 			if h.State != "recovered" {
 				tr.Hosts = append(tr.Hosts, h.Host)
+			}
+			if h.State == "hidden" {
+				tr.Hidden = append(tr.Hidden, h.Host)
 			}
 		}
 		out = append(out, tr)

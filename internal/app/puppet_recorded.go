@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -150,8 +151,19 @@ func (s *Service) PuppetReplayText(ctx context.Context, w io.Writer) error {
 	fmt.Fprintf(w, "\nPuppet: %d causes (%d still open), %d task updates:\n", len(causes), open, len(trs))
 	for _, tr := range trs {
 		hosts := fmt.Sprintf("%d host(s)", len(tr.Hosts))
+		if len(tr.Hidden) > 0 {
+			hosts += fmt.Sprintf(", %d hidden", len(tr.Hidden))
+		}
 		if len(tr.Hosts) <= 3 {
-			hosts = strings.Join(shortHosts(tr.Hosts), ", ")
+			var hs []string
+			for _, h := range tr.Hosts {
+				short, _, _ := strings.Cut(h, ".")
+				if slices.Contains(tr.Hidden, h) {
+					short += " (hidden)"
+				}
+				hs = append(hs, short)
+			}
+			hosts = strings.Join(hs, ", ")
 		}
 		if hosts == "" {
 			hosts = "no host"
@@ -159,14 +171,6 @@ func (s *Service) PuppetReplayText(ctx context.Context, w io.Writer) error {
 		fmt.Fprintf(w, "%s  %-9s %s — %s\n", tr.At.UTC().Format("2006-01-02 15:04:05"), tr.Status, tr.Title, hosts)
 	}
 	return nil
-}
-
-func shortHosts(hs []string) []string {
-	out := make([]string, len(hs))
-	for i, h := range hs {
-		out[i], _, _ = strings.Cut(h, ".")
-	}
-	return out
 }
 
 // ReplayPuppet makes a replay read the puppet agent documents of file
