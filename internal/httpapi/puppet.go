@@ -71,6 +71,12 @@ func puppetMatch(q string, texts ...string) bool {
 	return true
 }
 
+// The dashboard sends one ?state= to both endpoints: each understands the
+// other's words too. Causes: open/resolved are the cause's state,
+// failing/hidden/recovered a state of one of its hosts, stale/healthy/
+// disabled the state of one of its hosts in /api/puppet/hosts. Hosts:
+// open means failing on some cause, resolved on none.
+
 func (s *Server) puppetCauses(w http.ResponseWriter, r *http.Request) {
 	cs, err := s.Puppet.Causes(r.Context())
 	if err != nil {
@@ -79,6 +85,18 @@ func (s *Server) puppetCauses(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q, state := r.URL.Query().Get("q"), r.URL.Query().Get("state")
+	hostState := map[string]string{}
+	if state == "stale" || state == "healthy" || state == "disabled" {
+		hs, err := s.Puppet.Hosts(r.Context())
+		if err != nil {
+			s.Log.Error("puppet hosts", "err", err)
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "could not read puppet hosts"})
+			return
+		}
+		for _, h := range hs {
+			hostState[h.Host] = puppetHostState(h)
+		}
+	}
 	out := []puppetCauseJSON{}
 	for _, c := range cs {
 		j := puppetCauseJSON{ID: c.ID, Title: c.Title, Kind: c.Category, State: "resolved",
@@ -90,11 +108,13 @@ func (s *Server) puppetCauses(w http.ResponseWriter, r *http.Request) {
 			j.Task = "T" + strconv.Itoa(c.TaskID)
 		}
 		texts := []string{c.ID, c.Title, c.Category}
+		keep := state == "" || state == j.State
 		for _, m := range c.Members {
 			j.Hosts = append(j.Hosts, puppetCauseHost{Host: m.Host, State: m.State, Since: rfc3339(m.Since), LastGood: rfc3339(m.LastGood)})
 			texts = append(texts, m.Host)
+			keep = keep || state == m.State || m.State != "recovered" && hostState[m.Host] == state
 		}
-		if state != "" && state != j.State || !puppetMatch(q, texts...) {
+		if !keep || !puppetMatch(q, texts...) {
 			continue
 		}
 		out = append(out, j)
@@ -118,20 +138,24 @@ func (s *Server) puppetHosts(w http.ResponseWriter, r *http.Request) {
 			j.Causes = append(j.Causes, c.ID)
 			texts = append(texts, c.ID, c.Title)
 		}
-		switch {
-		case h.Disabled:
-			j.State = "disabled"
-		case len(h.Causes) > 0:
-			j.State = "failing"
-		case h.Stale:
-			j.State = "stale"
-		default:
-			j.State = "healthy"
-		}
-		if state != "" && state != j.State || !puppetMatch(q, texts...) {
+		j.State = puppetHostState(h)
+		keep := state == "" || state == j.State || state == "open" && len(h.Causes) > 0 || state == "resolved" && len(h.Causes) == 0
+		if !keep || !puppetMatch(q, texts...) {
 			continue
 		}
 		out = append(out, j)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"hosts": out})
+}
+
+func puppetHostState(h checks.HostState) string {
+	switch {
+	case h.Disabled:
+		return "disabled"
+	case len(h.Causes) > 0:
+		return "failing"
+	case h.Stale:
+		return "stale"
+	}
+	return "healthy"
 }

@@ -142,4 +142,15 @@ func TestPuppetAPI(t *testing.T) {
 	if len(hosts.Hosts) != 1 || hosts.Hosts[0].Host != b {
 		t.Errorf("?state=healthy: %+v", hosts.Hosts)
 	}
+	// One ?state= serves both endpoints (the dashboard sends it to both).
+	for _, tt := range []struct {
+		state         string
+		causes, hosts int
+	}{{"failing", 1, 1}, {"hidden", 1, 0}, {"open", 2, 1}, {"resolved", 0, 1}, {"healthy", 0, 1}, {"stale", 0, 0}} {
+		get("/api/puppet/causes?state="+tt.state, &causes)
+		get("/api/puppet/hosts?state="+tt.state, &hosts)
+		if len(causes.Causes) != tt.causes || len(hosts.Hosts) != tt.hosts {
+			t.Errorf("?state=%s: %d causes, %d hosts; want %d, %d", tt.state, len(causes.Causes), len(hosts.Hosts), tt.causes, tt.hosts)
+		}
+	}
 }
