@@ -36,38 +36,53 @@ const normalizedCut = 255
 // kept whole and do not end the head.
 func appendHead(dst []byte, tmpl string) []byte {
 	line := firstLine(tmpl)
-	toks := strings.Fields(line)
-	i := 0
-	if len(toks) > 1 && toks[0] == "PHP" {
-		for j := 1; j < len(toks) && j <= 3; j++ {
-			if strings.HasSuffix(toks[j], ":") {
-				for ; i <= j; i++ {
-					dst = appendHeadToken(dst, toks[i])
-				}
-				break
+	phpPrefix := strings.HasPrefix(line, "PHP ")
+	n := 0      // tokens seen
+	words := 0  // head words kept
+	prefix := 0 // 0: may still be in the PHP level prefix, 1: in code-name prefixes, 2: in the sentence
+	for rest := line; ; {
+		tok := ""
+		tok, rest = nextToken(rest)
+		if tok == "" {
+			return dst
+		}
+		n++
+		colon := strings.HasSuffix(tok, ":")
+		switch {
+		case prefix == 0 && phpPrefix && n <= 4:
+			dst = appendHeadToken(dst, tok) // "PHP", "Fatal", "error:"
+			if colon {
+				prefix = 1
 			}
+			continue
+		case prefix <= 1 && colon && isCodeToken(tok):
+			dst = appendHeadToken(dst, tok) // "preg_match():", "Foo::bar:"
+			prefix = 1
+			continue
 		}
-	}
-	for i < len(toks) && strings.HasSuffix(toks[i], ":") && isCodeToken(toks[i]) {
-		dst = appendHeadToken(dst, toks[i])
-		i++
-	}
-	words := 0
-	for ; i < len(toks); i++ {
-		tok := toks[i]
-		if isValueToken(tok) {
-			break
-		}
-		if words == headWords {
-			break
+		prefix = 2
+		if words == headWords || isValueToken(tok) {
+			return dst
 		}
 		dst = appendHeadToken(dst, tok)
 		words++
-		if strings.HasSuffix(tok, ":") || strings.HasSuffix(tok, ";") {
-			break // what follows a colon is the value it introduces
+		if colon || strings.HasSuffix(tok, ";") {
+			return dst // what follows a colon is the value it introduces
 		}
 	}
-	return dst
+}
+
+// nextToken returns the next blank-separated token of s and the rest.
+func nextToken(s string) (string, string) {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	j := i
+	for j < len(s) && s[j] != ' ' && s[j] != '\t' {
+		j++
+	}
+	return s[i:j], s[j:]
 }
 
 func appendHeadToken(dst []byte, tok string) []byte {

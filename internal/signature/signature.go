@@ -13,7 +13,6 @@
 package signature
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -33,12 +32,15 @@ type Signature struct {
 	Channel  string   // MediaWiki channel
 	Class    string   // exception class, "" for plain PHP errors
 	Template string   // the parameterised message
-	Frames   []string // normalised top in-app frames, innermost first, e.g. "ApiMain->executeAction"
+	Frames   []string // normalised in-app frames (the caller), innermost first, e.g. "ApiMain->executeAction"
 	Title    string   // short human title, <= MaxTitleBytes
 }
 
-// MaxFrames is how many in-app frames take part in a signature.
-const MaxFrames = 3
+// MaxFrames is how many in-app frames a signature keeps: the caller, the
+// first in-app position of the trace. Deeper frames are the paths that led
+// there (index.php, api.php, a job): one bug reached from several entry
+// points is one bug, and the full trace is kept with the sample anyway.
+const MaxFrames = 1
 
 // MaxTitleBytes bounds Signature.Title (Phabricator task titles should stay short).
 const MaxTitleBytes = 200
@@ -61,10 +63,12 @@ const (
 // with the working set of a real error stream (a few thousand signatures)
 // misses stay rare.
 const (
-	maxCachedTemplates = 8192
-	maxCachedMsgBytes  = 1024
-	maxCachedSigs      = 4096
-	doorkeeperSlots    = 16384
+	maxCachedTemplates  = 8192
+	maxCachedMsgBytes   = 1024
+	maxCachedSigs       = 4096
+	maxCachedTraces     = 2048
+	maxCachedTraceBytes = 8192
+	doorkeeperSlots     = 16384
 )
 
 // Fingerprinter computes signatures. It keeps scratch buffers and caches, so
@@ -76,7 +80,8 @@ type Fingerprinter struct {
 	frames  []byte
 	tmpl    map[string]string     // message -> template
 	sigs    map[string]*Signature // canonical key -> signature
-	maxTmpl int                   // cache bounds; 0 disables a cache (benchmarks of the bare scanner)
+	traces  map[string]tracedFrames
+	maxTmpl int // cache bounds; 0 disables a cache (benchmarks of the bare scanner)
 	maxSigs int
 	seen    []uint64 // doorkeeper of the template cache
 	seed    maphash.Seed
@@ -122,8 +127,7 @@ func (f *Fingerprinter) compute(ev *event.Event, version, fingerprint string, ex
 	if !ok {
 		tmpl = unsafeString(f.buf) // valid until f.buf changes; copied below if kept
 	}
-	var nframes int
-	f.frames, nframes = appendFrames(f.frames[:0], ev.ExcTrace, ev.ExcFile, MaxFrames)
+	nframes := f.callers(ev.ExcTrace, ev.ExcFile)
 
 	// The canonical encoding of the signature inputs is both the cache key and
 	// what the id hashes: length-prefixed parts, so no two inputs collide.
@@ -159,18 +163,10 @@ func (f *Fingerprinter) compute(ev *event.Event, version, fingerprint string, ex
 	} else {
 		k = appendPart(k, "")
 	}
-	// The first in-app frame (the caller) is part of the id; the next ones
-	// only describe the signature: one bug reached from several entry
-	// points (index.php, api.php, a job) is one bug.
-	caller := f.frames
-	if e := bytes.IndexByte(caller, '\n'); e >= 0 {
-		caller = caller[:e]
-	}
-	k = appendPartBytes(k, caller)
+	k = appendPartBytes(k, f.frames)
 	if idLen < 0 {
 		idLen = len(k)
 	}
-	k = appendPartBytes(k, f.frames)
 	k = appendPart(k, tmpl)
 	f.key = k
 
@@ -219,6 +215,55 @@ func (f *Fingerprinter) add(key []byte, idLen int, channel, class, tmpl string, 
 	return *s
 }
 
+// tracedFrames is a cached result of appendFrames.
+type tracedFrames struct {
+	excFile string
+	frames  string
+	n       int
+}
+
+// callers sets f.frames to the in-app frames of a trace and returns their
+// number. The traces of one bug are mostly identical within a train, so the
+// result is cached by trace (after a second sighting, like templates).
+func (f *Fingerprinter) callers(trace, excFile string) int {
+	if trace == "" {
+		f.frames = f.frames[:0]
+		return 0
+	}
+	if c, ok := f.traces[trace]; ok && c.excFile == excFile {
+		f.frames = append(f.frames[:0], c.frames...)
+		return c.n
+	}
+	var n int
+	f.frames, n = appendFrames(f.frames[:0], trace, excFile, MaxFrames)
+	if f.maxTmpl <= 0 || len(trace) > maxCachedTraceBytes || !f.secondSighting(trace) {
+		return n
+	}
+	if f.traces == nil || len(f.traces) >= maxCachedTraces {
+		f.traces = make(map[string]tracedFrames)
+	}
+	f.traces[strings.Clone(trace)] = tracedFrames{excFile: strings.Clone(excFile), frames: string(f.frames), n: n}
+	return n
+}
+
+// secondSighting reports whether s was seen (by hash) the last time its
+// slot of the doorkeeper table was looked at, and records it.
+func (f *Fingerprinter) secondSighting(s string) bool {
+	if f.seen == nil {
+		f.seen = make([]uint64, doorkeeperSlots)
+		f.seed = maphash.MakeSeed()
+	}
+	// The hash only decides what is cached, never an id, so a per-process
+	// seed is fine here.
+	h := maphash.String(f.seed, s) | 1
+	slot := &f.seen[h%doorkeeperSlots]
+	if *slot != h {
+		*slot = h
+		return false
+	}
+	return true
+}
+
 // template returns the cached template of msg and true, or masks msg into
 // f.buf and returns false.
 //
@@ -241,16 +286,7 @@ func (f *Fingerprinter) template(msg string) (string, bool) {
 	if f.maxTmpl <= 0 || len(msg) > maxCachedMsgBytes {
 		return "", false
 	}
-	if f.seen == nil {
-		f.seen = make([]uint64, doorkeeperSlots)
-		f.seed = maphash.MakeSeed()
-	}
-	// The hash only decides what is cached, never an id, so a per-process
-	// seed is fine here.
-	h := maphash.String(f.seed, msg) | 1
-	slot := &f.seen[h%doorkeeperSlots]
-	if *slot != h {
-		*slot = h
+	if !f.secondSighting(msg) {
 		return "", false
 	}
 	if len(f.tmpl) >= f.maxTmpl {

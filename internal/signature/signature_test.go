@@ -129,7 +129,7 @@ func TestSignatureGolden(t *testing.T) {
 		name, doc, id, title string
 	}{
 		{"DBQueryError", classicDoc("1.47.0-wmf.16", "enwiki", "h", "r", "1.1.1.1", dbClass, dbMsg, "ApiMain->executeModule"),
-			"64a72af21a7ff78b", `Wikimedia\Rdbms\DBQueryError: Error 1205: Lock wait timeout exceeded; try restarting transaction in ApiMain::execute via ApiMain::executeModule`},
+			"0588db46506a4e8a", `Wikimedia\Rdbms\DBQueryError: Error 1205: Lock wait timeout exceeded; try restarting transaction in ApiMain::execute via ApiMain::executeModule`},
 		{"PHP warning without exception", `{"@timestamp":"2026-11-21T06:00:00Z","channel":"error","wiki":"enwiki",` +
 			`"message":"[Xy12] /w/index.php   PHP Warning: Undefined array key \"foo\" in /srv/mediawiki/php-1.47.0-wmf.16/includes/api/ApiMain.php on line 1234",` +
 			`"normalized_message":"[{reqId}] {exception_url}   PHP Warning: Undefined array key \"foo\" in /srv/mediawiki/php-1.47.0-wmf.16/includes/api/ApiMain.php on line 1234"}`,
@@ -243,7 +243,7 @@ func TestFrames(t *testing.T) {
 		"#5 /srv/mediawiki/php-1.47.0-wmf.16/includes/Qux.php(7): Qux->never()",
 		"#6 {main}",
 	}, "\n")
-	got, n := appendFrames(nil, trace, "", MaxFrames)
+	got, n := appendFrames(nil, trace, "", 3)
 	want := "{closure:includes/Bar.php}\nBaz->{closure:Baz::run()}\nQux->never\n"
 	if string(got) != want || n != 3 {
 		t.Errorf("got %d %q\nwant %q", n, got, want)
