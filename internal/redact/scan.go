@@ -429,6 +429,7 @@ func (sc *scanner) email(at, atLen int) {
 	if a == at {
 		return
 	}
+	a = textscan.SpacedLocalStart(s, a)
 	// domain: labels of [A-Za-z0-9-], at least two, the last of letters
 	k := at + atLen
 	labels := 0

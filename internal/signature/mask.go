@@ -23,9 +23,9 @@ const (
 	PhQuoted  = "{quoted}"  // '...' and "..." including the quotes
 	PhPath    = "{path}"    // the MediaWiki install root incl. train version: /srv/mediawiki/php-1.47.0-wmf.16
 	PhVersion = "{version}" // a train version outside a path: 1.47.0-wmf.16
+	PhWiki    = "{wiki}"    // the wiki part of a wiki's host name in a URL: https://{wiki}.beta.wmcloud.org
 	PhID      = "{id}"      // a random-looking token: >= 16 word chars mixing letters and digits
-	PhVal     = "{val}"     // a URL query value (?title={val}&action={val}), or an unquoted value after an introducer (Invalid username: {val}, got page {val} in; see intro.go)
-	PhHost    = "{host}"    // the authority of an absolute URL: https://{host}/w/api.php
+	PhVal     = "{val}"     // a URL query value (?title={val}&action={val}), the path of an absolute URL after its first segments (http://thumbor:8800/wikipedia/commons/{val}), or an unquoted value after an introducer (Invalid username: {val}, got page {val} in; see intro.go)
 )
 
 // Character classes of the scanner's lookup table.
@@ -114,7 +114,7 @@ const maxQuoted = 512
 // Words that start with a digit have every digit run masked (1234ms -> {num}ms,
 // 2024-05-01T12 -> {num}-{num}-{num}T{num}).
 func Mask(dst []byte, msg string) []byte {
-	m := masker{s: msg, dst: dst, nextAt: -2}
+	m := masker{s: msg, dst: dst, nextAt: -2, pathAt: -1}
 	m.run()
 	return m.dst
 }
@@ -125,6 +125,7 @@ type masker struct {
 	lit int // start of the literal stretch not yet copied to dst
 
 	nextAt    int // index of the next '@' at or after the scan position; -1: none; -2: unknown
+	pathAt    int // index of the path of the last absolute URL seen (see urlPath)
 	emailFail int // no email can start before this index (its local part was already scanned)
 	qFail     [2]int
 }
@@ -163,6 +164,13 @@ func (m *masker) run() {
 				continue
 			}
 		case '/':
+			if i == m.pathAt {
+				if v, j := urlPath(s, i); v > 0 {
+					m.replace(v, j, PhVal) // the kept segments before v are copied as they are
+					i = j
+					continue
+				}
+			}
 			if j := versionPathEnd(s, i); j > 0 {
 				m.replace(i, j, PhPath+"/")
 				i = j
@@ -232,7 +240,7 @@ func (m *masker) word(i int) int {
 	afterColon := start > 0 && (s[start-1] == ':' || s[start-1] == '.')
 	if next == '@' || next == '.' || next == '+' || next == '-' || next == '%' {
 		if j := m.email(start); j > 0 {
-			m.replace(start, j, PhEmail)
+			m.replace(max(textscan.SpacedLocalStart(s, start), m.lit), j, PhEmail)
 			return j
 		}
 	}
@@ -244,15 +252,16 @@ func (m *masker) word(i int) int {
 				return j
 			}
 		case next == ':' && (len(w) == 4 || len(w) == 5) && strings.HasPrefix(s[i:], "://") && isHTTP(w):
-			a := i + 3
-			b := a
+			// Scheme, host and port name the backend and stay (host
+			// numbers and addresses are masked as anywhere else); the path
+			// after the authority is handled by urlPath.
+			b := i + 3
 			for b < n && !isAuthorityEnd(s[b]) {
 				b++
 			}
-			if b > a {
-				m.replace(a, b, PhHost)
-				return b
-			}
+			m.authority(i+3, b)
+			m.pathAt = b
+			return b
 		}
 		if uint(len(w)-3) <= 8-3 && maybeIntroducer(w[0]) && (next == ' ' || next == ':') && (start == 0 || introBoundary(s[start-1])) {
 			if fl := introducer(w); fl != 0 {
@@ -513,6 +522,119 @@ func (m *masker) quoted(i int) int {
 	}
 	return -1
 }
+
+// wikiDomains are the domains under which wikis live: the part of a host
+// before one of them names the wiki, which is a facet, not the problem
+// (https://{wiki}.beta.wmcloud.org/w/api.php).
+var wikiDomains = [...]string{".beta.wmcloud.org", ".wikipedia.org", ".wikimedia.org", ".wiktionary.org", ".wikibooks.org",
+	".wikinews.org", ".wikiquote.org", ".wikisource.org", ".wikiversity.org", ".wikivoyage.org", ".wikidata.org",
+	".mediawiki.org", ".wikifunctions.org"}
+
+// authority writes the masked authority [a, b) of an absolute URL:
+// credentials become {val}, addresses {ip}, the wiki part of a wiki's host
+// {wiki}, the numbers of numbered hosts {num} (mw1385 -> mw{num}: one pool
+// is one backend); the rest of the host and the port stay, because they
+// name the backend.
+func (m *masker) authority(a, b int) {
+	s := m.s
+	m.dst = append(m.dst, s[m.lit:a]...)
+	m.lit = b
+	if k := strings.LastIndexByte(s[a:b], '@'); k >= 0 {
+		m.dst = append(m.dst, PhVal+"@"...)
+		a += k + 1
+	}
+	host, port := s[a:b], ""
+	if strings.HasPrefix(host, "[") {
+		if k := strings.IndexByte(host, ']'); k >= 0 {
+			host, port = host[:k+1], host[k+1:]
+		}
+	} else if k := strings.LastIndexByte(host, ':'); k >= 0 {
+		host, port = host[:k], host[k:]
+	}
+	switch {
+	case strings.HasPrefix(host, "[") || addrRules().IPv4End(host, 0) == len(host) && host != "":
+		m.dst = append(m.dst, PhIP...)
+	default:
+		wiki := false
+		for _, d := range wikiDomains {
+			if len(host) > len(d) && strings.HasSuffix(host, d) {
+				m.dst = append(m.dst, PhWiki...)
+				m.dst = append(m.dst, d...)
+				wiki = true
+				break
+			}
+		}
+		if !wiki {
+			for i := 0; i < len(host); {
+				c := host[i]
+				if c < '0' || c > '9' || i == 0 || host[i-1] == '.' || host[i-1] == '-' {
+					m.dst = append(m.dst, c)
+					i++
+					continue
+				}
+				j := i
+				for j < len(host) && host[j] >= '0' && host[j] <= '9' {
+					j++
+				}
+				m.dst = append(m.dst, PhNum...)
+				i = j
+			}
+		}
+	}
+	m.dst = append(m.dst, port...)
+}
+
+// maxURLSegments is how many leading path segments of an absolute URL are
+// kept: they name the service or the endpoint (/w/api.php,
+// /wikipedia/commons, /en.wikipedia.org/v1).
+const maxURLSegments = 2
+
+// urlPath returns the bounds of what is masked in the path of an absolute
+// URL starting at s[i] == '/': everything after the first maxURLSegments
+// segments that look like names (lowercase letters, digits, '.', '_', '-',
+// not only digits), up to the query, fragment or end of the URL. Ids and
+// titles (Main_Page, 12345, Q42) end the kept part. Returns -1, -1 when
+// nothing is masked.
+func urlPath(s string, i int) (int, int) {
+	p := i
+	for seg := 0; seg < maxURLSegments && p < len(s) && s[p] == '/'; seg++ {
+		q := p + 1
+		letter := false
+		for q < len(s) && s[q] != '/' && !isPathEnd(s[q]) {
+			c := s[q]
+			switch {
+			case c >= 'a' && c <= 'z':
+				letter = true
+			case c >= '0' && c <= '9', c == '.', c == '_', c == '-':
+			default:
+				return pathRest(s, p)
+			}
+			q++
+		}
+		if !letter {
+			return pathRest(s, p)
+		}
+		p = q
+	}
+	return pathRest(s, p)
+}
+
+// pathRest returns the bounds of the path after the kept part ending at p.
+func pathRest(s string, p int) (int, int) {
+	if p >= len(s) || s[p] != '/' {
+		return -1, -1
+	}
+	e := p + 1
+	for e < len(s) && !isPathEnd(s[e]) {
+		e++
+	}
+	if e == p+1 {
+		return -1, -1
+	}
+	return p + 1, e
+}
+
+func isPathEnd(c byte) bool { return c == '?' || c == '#' || isAuthorityEnd(c) && c != '/' }
 
 // placeholderEnd returns the end of a PSR-3 placeholder ({name}) at i, or -1.
 func placeholderEnd(s string, i int) int {

@@ -116,8 +116,27 @@ func parseFrame(line string) (loc, fn string, ok bool) {
 // Composer dependencies (vendor/, also those of extensions), MediaWiki's
 // bundled libraries (includes/libs/: Rdbms, objectcache, ...), PHP's own
 // functions ([internal function]) and unknown locations.
+//
+// MediaWiki's own reporting and wrapper files count as library code too:
+// GlobalFunctions.php (wf* wrappers: wfTimestamp, wfDeprecated, wfWarn...),
+// MWTimestamp.php (a wrapper of wikimedia/timestamp), includes/debug/
+// (MWDebug, DeprecationHelper) and MWExceptionHandler.php: a bad timestamp
+// or a deprecated call is the bug of whoever passed or made it.
 func isLibrary(loc string) bool {
-	return loc == "" || loc[0] == '[' || isVendor(loc) || strings.Contains(loc, "includes/libs/")
+	if loc == "" || loc[0] == '[' {
+		return true
+	}
+	k := strings.LastIndex(loc, "includes/")
+	if k < 0 {
+		return isVendor(loc)
+	}
+	rest := loc[k+len("includes/"):]
+	switch {
+	case strings.HasPrefix(rest, "libs/"), strings.HasPrefix(rest, "debug/"),
+		rest == "GlobalFunctions.php", rest == "MWTimestamp.php", rest == "exception/MWExceptionHandler.php":
+		return true
+	}
+	return isVendor(loc)
 }
 
 // isHelper reports whether fn only reports an error on behalf of its caller:
