@@ -77,6 +77,7 @@ type Fingerprinter struct {
 	buf     []byte
 	key     []byte
 	head    []byte
+	detail  []byte
 	frames  []byte
 	tmpl    map[string]string     // message -> template
 	sigs    map[string]*Signature // canonical key -> signature
@@ -148,12 +149,27 @@ func (f *Fingerprinter) compute(ev *event.Event, version, fingerprint string, ex
 	case nframes > 0 && isDBClass(class):
 		// the database's report: error number and text, and the function
 		k = appendPart(k, firstLine(tmpl))
-		k = appendPart(k, dbFunction(msg))
+		k = appendPart(k, dbFunction(ev.ExcMessage))
 	case nframes > 0:
 		f.head = appendHead(f.head[:0], tmpl)
 		k = appendPartBytes(k, f.head)
 	default:
 		k = appendPart(k, tmpl)
+	}
+	// An exception logged under the logger's own message ("Deferred update
+	// {deferred_type} failed to run.", "Async refresh failed for {key}")
+	// is refined by the exception's message: its head, or for a database
+	// error its first line (errno and error).
+	detail := exceptionDetail(ev, msg)
+	if detail != "" {
+		f.head = Mask(f.head[:0], detail)
+		if !isDBClass(class) {
+			f.head = appendHead(f.detail[:0], unsafeString(f.head))
+			f.detail, f.head = f.head, f.detail
+		}
+		k = appendPartBytes(k, f.head)
+	} else {
+		k = appendPart(k, "")
 	}
 	k = appendPart(k, ev.Errno)
 	k = appendPart(k, ev.Fname)
@@ -178,7 +194,10 @@ func (f *Fingerprinter) compute(ev *event.Event, version, fingerprint string, ex
 	}
 	vals := TitleValues{Errno: ev.Errno, Fname: ev.Fname}
 	if vals.Fname == "" {
-		vals.Fname = dbFunction(msg)
+		vals.Fname = dbFunction(ev.ExcMessage)
+	}
+	if detail != "" {
+		vals.Detail = string(Mask(nil, detail))
 	}
 	if job {
 		vals.Job = ev.JobType
@@ -322,6 +341,19 @@ func Message(ev *event.Event) string {
 	return stripClass(StripPrefix(m), strings.TrimPrefix(ev.ExcClass, `\`))
 }
 
+// exceptionDetail returns the first line of the event's exception message
+// when the signature's message does not already contain it, else "".
+func exceptionDetail(ev *event.Event, msg string) string {
+	if ev.ExcMessage == "" {
+		return ""
+	}
+	d := strings.TrimSpace(firstLine(ev.ExcMessage))
+	if d == "" || strings.Contains(msg, d) {
+		return ""
+	}
+	return d
+}
+
 // unsafeString views b as a string without copying; the caller must not
 // keep it once b changes.
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
@@ -340,6 +372,7 @@ func appendPartBytes(dst, b []byte) []byte {
 // placeholders ({errno}, {fname}, {error}), and the job type of a failed job.
 type TitleValues struct {
 	Errno, Fname, Error, Job string
+	Detail                   string // the masked first line of an exception logged under another message
 }
 
 // Title builds a short, stable, human title without identity values; see
@@ -395,6 +428,9 @@ func TitleOf(class, tmpl string, frames []string, v TitleValues) string {
 	head := trimTrailingPlaceholders(line)
 	if head == "" {
 		head = line
+	}
+	if v.Detail != "" {
+		head = strings.TrimRight(head, " .:") + ": " + v.Detail
 	}
 	writeRendered(&b, head)
 	title := trimDangling(b.String())

@@ -129,11 +129,11 @@ func TestSignatureGolden(t *testing.T) {
 		name, doc, id, title string
 	}{
 		{"DBQueryError", classicDoc("1.47.0-wmf.16", "enwiki", "h", "r", "1.1.1.1", dbClass, dbMsg, "ApiMain->executeModule"),
-			"0588db46506a4e8a", `Wikimedia\Rdbms\DBQueryError: Error 1205: Lock wait timeout exceeded; try restarting transaction in ApiMain::execute via ApiMain::executeModule`},
+			"dfcd032c643b5440", `Wikimedia\Rdbms\DBQueryError: Error 1205: Lock wait timeout exceeded; try restarting transaction in ApiMain::execute via ApiMain::executeModule`},
 		{"PHP warning without exception", `{"@timestamp":"2026-11-21T06:00:00Z","channel":"error","wiki":"enwiki",` +
 			`"message":"[Xy12] /w/index.php   PHP Warning: Undefined array key \"foo\" in /srv/mediawiki/php-1.47.0-wmf.16/includes/api/ApiMain.php on line 1234",` +
 			`"normalized_message":"[{reqId}] {exception_url}   PHP Warning: Undefined array key \"foo\" in /srv/mediawiki/php-1.47.0-wmf.16/includes/api/ApiMain.php on line 1234"}`,
-			"3e7fff4cdc7482a3", `PHP Warning: Undefined array key in includes/api/ApiMain.php`},
+			"e0203d4b4cb2e8f6", `PHP Warning: Undefined array key in includes/api/ApiMain.php`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
