@@ -298,3 +298,28 @@ func TestPathsAreNotSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactSpacedEmail: MediaWiki writes user names and titles with spaces
+// for underscores, so an address used as a user name has a local part in
+// several words; none of it may be left behind.
+func TestRedactSpacedEmail(t *testing.T) {
+	r := corpusRedactor(t)
+	tests := []struct{ in, want string }{
+		{`Bad row: user_name="hiro t845@example.org"`, `Bad row: user_name="[EMAIL]"`},
+		{"Invalid username: hiro t845@example.org", "Invalid username: [EMAIL]"},
+		{"title=User:Hiro t845@example.org/sandbox", "title=User:[EMAIL]/sandbox"},
+		{"(hiro t 845@example.org)", "([EMAIL])"},
+		{"mail jane.doe@example.org now", "mail [EMAIL] now"}, // plain text before an address stays
+	}
+	for _, tt := range tests {
+		got := r.String(tt.in)
+		if got != tt.want {
+			t.Errorf("%q: got %q, want %q", tt.in, got, tt.want)
+		}
+		for _, part := range []string{"hiro", "Hiro", "t845"} {
+			if strings.Contains(got, part) {
+				t.Errorf("%q: %q left behind in %q", tt.in, part, got)
+			}
+		}
+	}
+}

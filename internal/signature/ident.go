@@ -46,6 +46,9 @@ func appendHead(dst []byte, tmpl string) []byte {
 		if tok == "" {
 			return dst
 		}
+		if strings.Contains(tok, "://") {
+			return appendHeadToken(dst, tok)
+		}
 		n++
 		colon := strings.HasSuffix(tok, ":")
 		switch {
@@ -62,14 +65,27 @@ func appendHead(dst []byte, tmpl string) []byte {
 		}
 		prefix = 2
 		if words == headWords || isValueToken(tok) {
-			return dst
+			return appendURL(dst, rest)
 		}
 		dst = appendHeadToken(dst, tok)
 		words++
 		if colon || strings.HasSuffix(tok, ";") {
-			return dst // what follows a colon is the value it introduces
+			return appendURL(dst, rest) // what follows a colon is the value it introduces
 		}
 	}
+}
+
+// appendURL appends the first absolute URL in the rest of the line: its
+// masked form (scheme, host, port, first path segments) names the backend
+// a message is about, and two backends are two problems.
+func appendURL(dst []byte, rest string) []byte {
+	k := strings.Index(rest, "://")
+	if k < 0 {
+		return dst
+	}
+	s := strings.LastIndexAny(rest[:k], " \t(\"'") + 1
+	tok, _ := nextToken(rest[s:])
+	return appendHeadToken(dst, tok)
 }
 
 // nextToken returns the next blank-separated token of s and the rest.

@@ -325,10 +325,13 @@ func Message(ev *event.Event) string {
 	m := ev.Normalized
 	if len(m) >= normalizedCut {
 		// cut by the logging configuration: its end depends on the values
-		// before byte 255; the exception message is whole
-		if ev.ExcMessage != "" {
+		// before byte 255; the exception message, or the message, is whole
+		switch {
+		case ev.ExcMessage != "":
 			m = ev.ExcMessage
-		} else {
+		case len(ev.Message) > len(m):
+			m = ev.Message
+		default:
 			m = uncut(m)
 		}
 	}

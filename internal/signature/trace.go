@@ -32,6 +32,12 @@ func appendFrames(dst []byte, trace, excFile string, max int) ([]byte, int) {
 	count := 0
 	prev := excFile
 	known := excFile != ""
+	if known && internalThrow(trace, excFile) {
+		// created by a PHP function (new DateTime(), json_decode()...):
+		// PHP reports the call site as the exception's file, which
+		// belongs to the caller of frame #0, not to the function called
+		prev = "[internal function]"
+	}
 	for len(trace) > 0 && count < max {
 		line := trace
 		if k := strings.IndexByte(trace, '\n'); k >= 0 {
@@ -67,6 +73,27 @@ func appendFrames(dst []byte, trace, excFile string, max int) ([]byte, int) {
 		count++
 	}
 	return dst, count
+}
+
+// internalThrow reports whether the first frame of trace was called at
+// excFile ("path:line" as "path(line)"): the exception was then created
+// inside the called function, a PHP internal one.
+func internalThrow(trace, excFile string) bool {
+	k := strings.LastIndexByte(excFile, ':')
+	if k < 0 {
+		return false
+	}
+	path, line := excFile[:k], excFile[k+1:]
+	if !strings.HasPrefix(trace, "#0 ") {
+		if j := strings.Index(trace, "\n#0 "); j >= 0 && j < 512 {
+			trace = trace[j+1:]
+		} else {
+			return false
+		}
+	}
+	rest := trace[3:]
+	return len(rest) > len(path)+len(line)+2 && rest[:len(path)] == path && rest[len(path)] == '(' &&
+		rest[len(path)+1:len(path)+1+len(line)] == line && rest[len(path)+1+len(line)] == ')'
 }
 
 // parseFrame splits one trace line such as
