@@ -301,7 +301,7 @@ func TestPoint6URLs(t *testing.T) {
 	for in, want := range map[string]string{
 		"GET http://thumbor.svc:8800/wikipedia/commons/thumb/a/ab/Foo.jpg failed": "GET http://thumbor.svc:8800/wikipedia/commons/{val} failed",
 		"from https://en.wikipedia.beta.wmcloud.org/wiki/Main_Page":               "from https://{wiki}.beta.wmcloud.org/wiki/{val}",
-		"to http://mw1385.eqiad.wmnet:9000/w/api.php?action=parse":               "to http://mw{num}.eqiad.wmnet:9000/w/api.php?action={val}",
+		"to http://mw1385.eqiad.wmnet:9000/w/api.php?action=parse":                "to http://mw{num}.eqiad.wmnet:9000/w/api.php?action={val}",
 	} {
 		checkMask(t, in, want)
 	}
