@@ -519,6 +519,15 @@ func trimTrailingPlaceholders(s string) string {
 	}
 }
 
+// Caller returns the caller a signature's title names (Class::method of
+// its first in-app frame), or "" without a trace.
+func (s Signature) Caller() string {
+	if len(s.Frames) == 0 {
+		return ""
+	}
+	return shortFunc(s.Frames[0])
+}
+
 // shortFunc turns a frame into Class::method without namespace.
 func shortFunc(fn string) string {
 	if strings.HasPrefix(fn, "{") {
