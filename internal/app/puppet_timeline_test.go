@@ -156,9 +156,29 @@ func (b *recordingBackend) byTask() map[string][]taskOp {
 }
 
 type timelineRun struct {
-	db      *store.DB
-	puppet  *checks.Puppet
-	backend *recordingBackend
+	db        *store.DB
+	puppet    *checks.Puppet
+	backend   *recordingBackend
+	announced *recordingNotifier
+}
+
+// recordingNotifier keeps the IRC lines the reporter would send.
+type recordingNotifier struct{ lines []string }
+
+func (n *recordingNotifier) Announce(_ context.Context, f finding.Finding, _ string) error {
+	n.lines = append(n.lines, string(f.Status)+" "+f.Title)
+	return nil
+}
+
+// byTitle groups the lines per finding, in order (across findings, a
+// report pass hands out one step of each at a time).
+func (n *recordingNotifier) byTitle() map[string][]string {
+	out := map[string][]string{}
+	for _, l := range n.lines {
+		_, title, _ := strings.Cut(l, " ")
+		out[title] = append(out[title], l)
+	}
+	return out
 }
 
 // replayTimeline feeds the events in batches of batch events (all at once
@@ -189,8 +209,9 @@ func replayTimeline(t *testing.T, evs []event.Event, batch int) timelineRun {
 	if err != nil {
 		t.Fatal(err)
 	}
+	irc := &recordingNotifier{}
 	rep := &pipeline.Reporter{Tracker: tr, Filer: f, Sources: []pipeline.FindingSource{p}, Health: health.NewRegistry(),
-		Metrics: metrics.New(), Log: log, Now: wall}
+		Metrics: metrics.New(), Log: log, Now: wall, Notifier: irc}
 	if batch == 0 {
 		batch = len(evs)
 	}
@@ -203,7 +224,7 @@ func replayTimeline(t *testing.T, evs []event.Event, batch int) timelineRun {
 			t.Fatal(err)
 		}
 	}
-	return timelineRun{db: db, puppet: p, backend: be}
+	return timelineRun{db: db, puppet: p, backend: be, announced: irc}
 }
 
 type timelineTransition = checks.PuppetTransition
@@ -244,6 +265,9 @@ func TestPuppetTimeline(t *testing.T) {
 	}
 	if diff := cmp.Diff(oneGo.backend.byTask(), live.backend.byTask()); diff != "" {
 		t.Errorf("task updates differ, one go (-) vs live (+):\n%s", diff)
+	}
+	if diff := cmp.Diff(oneGo.announced.byTitle(), live.announced.byTitle()); diff != "" {
+		t.Errorf("IRC lines per finding differ, one go (-) vs live (+):\n%s", diff)
 	}
 	gc, _ := oneGo.puppet.Causes(t.Context())
 	lc, _ := live.puppet.Causes(t.Context())
@@ -374,6 +398,17 @@ func TestPuppetTimeline(t *testing.T) {
 	}
 	if !slices.Equal(kinds, []string{"resolved", "back", "resolved"}) {
 		t.Errorf("nginx comments: %v, want resolved, back, resolved", kinds)
+	}
+	// IRC: one line per new cause, resolution and return.
+	var nginxLines []string
+	for _, l := range oneGo.announced.lines {
+		if strings.HasSuffix(l, "Puppet: Service[nginx] failed to start") {
+			nginxLines = append(nginxLines, l)
+		}
+	}
+	if want := []string{"new Puppet: Service[nginx] failed to start", "resolved Puppet: Service[nginx] failed to start",
+		"regressed Puppet: Service[nginx] failed to start", "resolved Puppet: Service[nginx] failed to start"}; !slices.Equal(nginxLines, want) {
+		t.Errorf("IRC lines of nginx: %q, want %q", nginxLines, want)
 	}
 	hiera := ops["Puppet: missing hiera key profile::mediawiki::php::fpm_port"]
 	last := ""

@@ -379,13 +379,14 @@ func (r *Reporter) note(ctx context.Context, noter Noter, src FindingSource, f f
 }
 
 // announceSource reports whether a finding from another check deserves an
-// IRC line: anything announce accepts, a resolution, and every new episode
-// of a spike (spikes comment on their task rather than create one).
+// IRC line: anything announce accepts, a resolution, a return after one,
+// and every new episode of a spike (spikes comment on their task rather
+// than create one).
 func announceSource(f finding.Finding, res filer.Result) bool {
 	if res.Silenced {
 		return false
 	}
-	return announce(res) || f.Status == finding.StatusResolved ||
+	return announce(res) || f.Status == finding.StatusResolved || f.Returned ||
 		(f.Kind == finding.KindSpike && res.Action == filer.ActionCommented)
 }
 
