@@ -74,7 +74,7 @@ func (s *Service) useRecorded() (*config.Config, bool, error) {
 		PollInterval: config.Duration(time.Second), BatchSize: 500, TieBreaker: "_id",
 		Start: first.Add(-time.Second).UTC().Format(time.RFC3339Nano)}
 	if cfg.Sample == "" {
-		c.Logstash.Index = recordedPuppetIndex + "-none" // nothing but puppet documents
+		c.Logstash.Index = recordedIndex + "-none-*" // no documents: a pattern matching nothing is no error
 	}
 	c.Sample = ""
 	return &c, true, nil

@@ -63,3 +63,26 @@ func TestPuppetWithSample(t *testing.T) {
 		t.Errorf("%d puppet tasks in the outbox, want 23 causes and the stale hosts", puppetTasks)
 	}
 }
+
+// TestPuppetSampleAlone: puppet.sample without any other events.
+func TestPuppetSampleAlone(t *testing.T) {
+	dir := t.TempDir()
+	abs, err := filepath.Abs(filepath.Join(timelineDir, "timeline.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(filepath.Join(dir, "sheriff.yaml"), []byte("puppet: {sample: "+abs+"}\nspikes: {disabled: true}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DataDir = dir
+	svc := newService(t, cfg)
+	defer svc.Close()
+	if _, _, err := svc.Once(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	causes, err := svc.Puppet.Causes(t.Context())
+	if err != nil || len(causes) != 23 {
+		t.Errorf("%d puppet causes (%v), want the timeline's 23", len(causes), err)
+	}
+}

@@ -399,6 +399,29 @@ func TestPuppetTimeline(t *testing.T) {
 	if !slices.Equal(kinds, []string{"resolved", "back", "resolved"}) {
 		t.Errorf("nginx comments: %v, want resolved, back, resolved", kinds)
 	}
+	// The description, as created and then edited at each transition,
+	// lists exactly the hosts of that transition.
+	byTitle := map[string][]timelineTransition{}
+	for _, tr := range trs {
+		title := tr.Title
+		byTitle[title] = append(byTitle[title], tr)
+	}
+	for title, tops := range ops {
+		var descs [][]string
+		for _, op := range tops {
+			if op.Op == "create" || op.Op == "edit" {
+				descs = append(descs, descriptionHosts(op.Text))
+			}
+		}
+		var want [][]string
+		for _, tr := range byTitle[title] {
+			want = append(want, slices.Sorted(slices.Values(tr.Hosts)))
+		}
+		if diff := cmp.Diff(want, descs); diff != "" {
+			t.Errorf("%s: hosts in the description at each update (-transitions +description):\n%s", title, diff)
+		}
+	}
+
 	// IRC: one line per new cause, resolution and return.
 	var nginxLines []string
 	for _, l := range oneGo.announced.lines {
@@ -420,4 +443,24 @@ func TestPuppetTimeline(t *testing.T) {
 	if last == "" {
 		t.Errorf("the hiera break's description never listed its 20 hosts")
 	}
+}
+
+// descriptionHosts reads the hosts a task description lists as failing
+// (hidden included) or stale.
+func descriptionHosts(desc string) []string {
+	var out []string
+	in := false
+	for _, l := range strings.Split(desc, "\n") {
+		switch {
+		case strings.HasPrefix(l, "Failing on "), strings.Contains(l, "puppet agent(s) have not run"):
+			in = true
+		case in && strings.HasPrefix(l, "- "):
+			host, _, _ := strings.Cut(strings.TrimPrefix(l, "- "), ":")
+			out = append(out, host)
+		default:
+			in = false
+		}
+	}
+	sort.Strings(out)
+	return out
 }
