@@ -49,6 +49,7 @@ type Event struct {
 	DBError  string // error: the database's error text
 	JobType  string // job_type of a runJobs line
 	JobError string // job_error of a failed job
+	CLIArgv  string // cli_argv: the command line of a maintenance script
 }
 
 // ErrMalformed is wrapped by every decoding error caused by the document itself
@@ -105,6 +106,7 @@ func FromMap(raw map[string]any) (Event, error) {
 	ev.DBError = clip(first(raw, "error", "labels.error"))
 	ev.JobType = first(raw, "job_type", "labels.job_type")
 	ev.JobError = clip(first(raw, "job_error", "labels.job_error"))
+	ev.CLIArgv = clip(first(raw, "cli_argv", "labels.cli_argv"))
 	if ev.Message == "" && ev.ExcMessage == "" && ev.Normalized == "" {
 		return Event{}, fmt.Errorf("%w: no message, normalized_message or exception message", ErrMalformed)
 	}

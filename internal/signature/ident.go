@@ -195,3 +195,51 @@ func uncut(m string) string {
 	}
 	return m
 }
+
+// isTimeLimit reports whether msg is PHP's time limit ("Maximum execution
+// time of 30 seconds exceeded"). It fires wherever the request happens to
+// be, so its trace and file say nothing: the slow entry point is the site.
+func isTimeLimit(msg string) bool {
+	return strings.Contains(msg, "aximum execution time of ")
+}
+
+// entryPoint names the script that served an event: the .php file of its
+// URL path (index.php for short URLs such as /wiki/Foo), else the script of
+// a maintenance command line, else "".
+func entryPoint(url, argv string) string {
+	if url != "" && url != "[no req]" {
+		if k := strings.Index(url, "://"); k >= 0 {
+			url = url[k+3:]
+			if j := strings.IndexByte(url, '/'); j >= 0 {
+				url = url[j:]
+			} else {
+				url = "/"
+			}
+		}
+		if k := strings.IndexAny(url, "?#"); k >= 0 {
+			url = url[:k]
+		}
+		for seg := range strings.SplitSeq(url, "/") {
+			if strings.HasSuffix(seg, ".php") {
+				return seg
+			}
+		}
+		return "index.php"
+	}
+	if argv != "" {
+		script, _ := nextToken(argv)
+		if k := strings.LastIndexByte(script, '/'); k >= 0 {
+			script = script[k+1:]
+		}
+		return script
+	}
+	return ""
+}
+
+// calledIn reports whether an argument error names its call site ("f():
+// Argument #1 ($x) must be of type array, string given, called in F on line
+// L"): PHP raises it in the callee, but the caller passed the value, so the
+// callee's own frame does not name the bug.
+func calledIn(class, msg string) bool {
+	return (class == "TypeError" || class == "ArgumentCountError") && strings.Contains(msg, ", called in ")
+}

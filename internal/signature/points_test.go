@@ -353,3 +353,46 @@ func TestPoint8SpacedEmail(t *testing.T) {
 	checkMask(t, "moved to User:Hiro t845@example.org", "moved to User:{email}")
 	checkMask(t, "mail jane.doe@example.org now", "mail {email} now")
 }
+
+// TestCallerOfArgumentErrors: PHP raises a TypeError in the callee, but
+// the caller passed the value: two callers are two bugs.
+func TestCallerOfArgumentErrors(t *testing.T) {
+	f := NewFingerprinter()
+	te := func(caller, callerFile string) Signature {
+		msg := "MediaWiki\\Title\\Title::newFromText(): Argument #1 ($text) must be of type string, array given, called in " + root + callerFile + " on line 12"
+		return sig(f, exc(t, "TypeError", msg, "includes/Title.php:380", trace(
+			callerFile+"(12): MediaWiki\\Title\\Title::newFromText()",
+			"includes/api/ApiMain.php(9): "+caller+"()", "{main}")))
+	}
+	a, b := te("ApiQueryInfo->execute", "includes/api/ApiQueryInfo.php"), te("SpecialSearch->execute", "includes/specials/SpecialSearch.php")
+	if a.ID == b.ID {
+		t.Error("two callers passing a bad argument share a signature")
+	}
+	if a.Caller() != "ApiQueryInfo::execute" {
+		t.Errorf("caller %q, want ApiQueryInfo::execute", a.Caller())
+	}
+}
+
+// TestTimeLimitsByEntryPoint: a time limit fires wherever the request is;
+// its entry point is the site.
+func TestTimeLimitsByEntryPoint(t *testing.T) {
+	f := NewFingerprinter()
+	tl := func(url, file string) Signature {
+		msg := "PHP Fatal Error: Maximum execution time of 2 seconds exceeded"
+		return sig(f, fromMap(t, map[string]any{"@timestamp": "2026-12-04T21:00:00Z", "type": "mediawiki", "channel": "fatal", "url": url,
+			"message":            "[r] " + url + "   PHP Fatal Error from line 12 of " + root + file + ": Maximum execution time of 2 seconds exceeded",
+			"normalized_message": "[{reqId}] {exception_url}   PHP Fatal Error from line 12 of " + root + file + ": Maximum execution time of 2 seconds exceeded",
+			"exception": map[string]any{"class": "ErrorException", "message": msg, "file": root + file + ":12",
+				"trace": "#0 [internal function]: MWExceptionHandler::handleFatalError()\n#1 {main}"}}))
+	}
+	a, b := tl("/w/api.php?action=query", "includes/parser/Parser.php"), tl("/w/api.php?action=parse", "includes/libs/rdbms/database/Database.php")
+	if a.ID != b.ID {
+		t.Errorf("where a time limit hit split one entry point: %+v %+v", a, b)
+	}
+	if c := tl("/w/index.php?title=X", "includes/parser/Parser.php"); c.ID == a.ID {
+		t.Error("two entry points share a time-limit signature")
+	}
+	if a.Title != "PHP Fatal Error: Maximum execution time of <num> seconds exceeded in api.php" {
+		t.Errorf("title %q does not name the entry point", a.Title)
+	}
+}

@@ -124,11 +124,26 @@ func (f *Fingerprinter) compute(ev *event.Event, version, fingerprint string, ex
 		// are the failure, the rest are its parameters
 		msg = ev.JobError
 	}
+	timeLimit := isTimeLimit(msg)
+	if timeLimit && ev.ExcMessage != "" {
+		msg = ev.ExcMessage // without "from line N of F", which is anywhere
+	}
 	tmpl, ok := f.template(msg)
 	if !ok {
 		tmpl = unsafeString(f.buf) // valid until f.buf changes; copied below if kept
 	}
-	nframes := f.callers(ev.ExcTrace, ev.ExcFile)
+	var nframes int
+	where := ""
+	switch {
+	case timeLimit:
+		f.frames = f.frames[:0]
+		where = entryPoint(ev.URL, ev.CLIArgv)
+	case calledIn(class, ev.ExcMessage):
+		// the callee's frame is #0: judge it as PHP's own
+		nframes = f.callers(ev.ExcTrace, "[internal function]")
+	default:
+		nframes = f.callers(ev.ExcTrace, ev.ExcFile)
+	}
 
 	// The canonical encoding of the signature inputs is both the cache key and
 	// what the id hashes: length-prefixed parts, so no two inputs collide.
@@ -150,9 +165,10 @@ func (f *Fingerprinter) compute(ev *event.Event, version, fingerprint string, ex
 		// the database's report: error number and text, and the function
 		k = appendPart(k, firstLine(tmpl))
 		k = appendPart(k, dbFunction(ev.ExcMessage))
-	case nframes > 0:
+	case nframes > 0 || where != "":
 		f.head = appendHead(f.head[:0], tmpl)
 		k = appendPartBytes(k, f.head)
+		k = appendPart(k, where)
 	default:
 		k = appendPart(k, tmpl)
 	}
@@ -162,12 +178,13 @@ func (f *Fingerprinter) compute(ev *event.Event, version, fingerprint string, ex
 	// error its first line (errno and error).
 	detail := exceptionDetail(ev, msg)
 	if detail != "" {
-		f.head = Mask(f.head[:0], detail)
-		if !isDBClass(class) {
-			f.head = appendHead(f.detail[:0], unsafeString(f.head))
-			f.detail, f.head = f.head, f.detail
+		f.detail = Mask(f.detail[:0], detail)
+		if isDBClass(class) {
+			k = appendPartBytes(k, f.detail)
+		} else {
+			f.head = appendHead(f.head[:0], unsafeString(f.detail))
+			k = appendPartBytes(k, f.head)
 		}
-		k = appendPartBytes(k, f.head)
 	} else {
 		k = appendPart(k, "")
 	}
@@ -202,6 +219,7 @@ func (f *Fingerprinter) compute(ev *event.Event, version, fingerprint string, ex
 	if job {
 		vals.Job = ev.JobType
 	}
+	vals.Where = where
 	if ev.DBError != "" {
 		vals.Error = string(Mask(nil, firstLine(ev.DBError)))
 	}
@@ -354,6 +372,11 @@ func exceptionDetail(ev *event.Event, msg string) string {
 	if d == "" || strings.Contains(msg, d) {
 		return ""
 	}
+	// "PHP Fatal Error: {message}" logged as "PHP Fatal Error from line N
+	// of F: {message}": the same text behind another prefix
+	if k := strings.Index(d, ": "); k >= 0 && strings.HasSuffix(msg, d[k:]) {
+		return ""
+	}
 	return d
 }
 
@@ -376,6 +399,7 @@ func appendPartBytes(dst, b []byte) []byte {
 type TitleValues struct {
 	Errno, Fname, Error, Job string
 	Detail                   string // the masked first line of an exception logged under another message
+	Where                    string // the entry point of a time limit (api.php), when there is no caller
 }
 
 // Title builds a short, stable, human title without identity values; see
@@ -405,6 +429,8 @@ func TitleOf(class, tmpl string, frames []string, v TitleValues) string {
 	}
 	if len(frames) > 0 {
 		where = shortFunc(frames[0])
+	} else if v.Where != "" {
+		where = v.Where
 	}
 	if v.Fname != "" {
 		if fn := shortFunc(v.Fname); fn != where && where != "" {
