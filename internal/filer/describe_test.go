@@ -70,7 +70,12 @@ func TestKeepDescription(t *testing.T) {
 			t.Errorf("step %d: %d comments, want %d", i, len(comments), st.comments)
 		}
 	}
-	_, comments := outboxFiles(t, out)
+	tasks, comments := outboxFiles(t, out)
+	for _, name := range tasks {
+		if b, _ := os.ReadFile(filepath.Join(out, name)); strings.Contains(string(b), "comments at most once per") {
+			t.Errorf("%s promises comments that a kept description does not make", name)
+		}
+	}
 	last, _ := os.ReadFile(filepath.Join(out, comments[len(comments)-1]))
 	if !strings.Contains(string(last), "this problem is back") {
 		t.Errorf("the return comment:\n%s", last)

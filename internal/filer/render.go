@@ -252,6 +252,12 @@ func (fl *Filer) description(f *finding.Finding) string {
 	if !fl.opts.ReopenOnRegression {
 		regression = "comments"
 	}
+	if f.KeepDescription {
+		b.WriteString("\n----\n//Filed by sheriff. It keeps this description current, edits it at every change, and comments when " +
+			"the problem looks resolved and at once when it comes back; it stops reporting it when the task is declined or invalid. " +
+			"Keep the line below: it is how sheriff finds this task.//\n")
+		return b.String()
+	}
 	b.WriteString("\n----\n//Filed by sheriff. It comments at most once per " + fmtDur(fl.opts.CommentInterval) +
 		" while this task is open, " + regression + " if the problem comes back after the task was resolved, and " +
 		"stops reporting it when the task is declined or invalid. Keep the line below: it is how sheriff finds this task.//\n")
