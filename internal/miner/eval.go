@@ -2,6 +2,7 @@ package miner
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"errors"
 	"flag"
@@ -48,30 +49,49 @@ func ReadCorpus(r io.Reader, name string) ([]Record, error) {
 	return recs, nil
 }
 
-// ReadCorpusDir reads every *.tsv file of dir, keyed by base name without
-// extension.
+// ReadCorpusDir reads every *.tsv and *.tsv.gz file of dir, keyed by base
+// name without extension.
 func ReadCorpusDir(dir string) (map[string][]Record, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.tsv"))
+	plain, err := filepath.Glob(filepath.Join(dir, "*.tsv"))
 	if err != nil {
 		return nil, err
 	}
+	gz, _ := filepath.Glob(filepath.Join(dir, "*.tsv.gz"))
+	paths := append(plain, gz...)
 	if len(paths) == 0 {
-		return nil, fmt.Errorf("%w: no *.tsv file in %s", ErrCorpus, dir)
+		return nil, fmt.Errorf("%w: no *.tsv or *.tsv.gz file in %s", ErrCorpus, dir)
 	}
 	out := map[string][]Record{}
 	for _, p := range paths {
-		f, err := os.Open(p)
+		recs, err := readCorpusFile(p)
 		if err != nil {
 			return nil, err
 		}
-		recs, err := ReadCorpus(f, p)
-		f.Close()
-		if err != nil {
-			return nil, err
+		name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(p), ".gz"), ".tsv")
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("%w: %s: corpus %q given twice (plain and compressed)", ErrCorpus, p, name)
 		}
-		out[strings.TrimSuffix(filepath.Base(p), ".tsv")] = recs
+		out[name] = recs
 	}
 	return out, nil
+}
+
+func readCorpusFile(p string) ([]Record, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(p, ".gz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrCorpus, p, err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	return ReadCorpus(r, p)
 }
 
 // Accuracy is the outcome of comparing a grouping with the truth.
@@ -196,56 +216,73 @@ func AverageGA(results []EvalResult) float64 {
 	return sum / float64(len(results))
 }
 
-// DefaultCorpusDir is the in-repo corpus, relative to the repository root.
-const DefaultCorpusDir = "internal/miner/testdata/corpus"
+// DefaultCorpusDir is the generated in-repo corpus, relative to the
+// repository root; DefaultRealDir holds the captures of real programs
+// (scripts/minercapture). They are reported separately.
+const (
+	DefaultCorpusDir = "internal/miner/testdata/corpus"
+	DefaultRealDir   = "internal/miner/testdata/real"
+)
 
-// EvalMain implements "sheriff eval-miner [-v] [DIR]": it prints GA, split
-// and mixed per corpus and the average GA. It returns the exit status.
+// EvalMain implements "sheriff eval-miner [-v] [-min GA] [-min-real GA]
+// [DIR...]": it prints GA, split and mixed per corpus and the average GA of
+// each directory: by default the real captures and the generated corpus,
+// each with its own table and threshold. It returns the exit status.
 func EvalMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("eval-miner", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	verbose := fs.Bool("v", false, "list the split and mixed groups of each corpus")
-	min := fs.Float64("min", 0, "exit with status 1 when the average GA is below this")
+	min := fs.Float64("min", 0, "exit with status 1 when the average GA of the generated corpus (or of each DIR given) is below this")
+	minReal := fs.Float64("min-real", 0, "exit with status 1 when the average GA of the real captures is below this")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: eval-miner [-v] [-min GA] [DIR]\n\nDIR holds <name>.tsv files of <label>TAB<line> records (default %s).\n", DefaultCorpusDir)
+		fmt.Fprintf(stderr, "usage: eval-miner [-v] [-min GA] [-min-real GA] [DIR...]\n\nEach DIR holds <name>.tsv or <name>.tsv.gz files of <label>TAB<line> records\n(default: %s, real captures, and %s, generated).\n", DefaultRealDir, DefaultCorpusDir)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	dir := DefaultCorpusDir
-	switch fs.NArg() {
-	case 0:
-	case 1:
-		dir = fs.Arg(0)
-	default:
-		fs.Usage()
-		return 2
+	type set struct {
+		title, dir string
+		min        float64
 	}
-	if err := ctx.Err(); err != nil {
-		fmt.Fprintln(stderr, "eval-miner:", err)
-		return 1
-	}
-	results, err := EvaluateDir(dir, Options{})
-	if err != nil {
-		fmt.Fprintln(stderr, "eval-miner:", err)
-		return 1
-	}
-	if err := WriteTable(stdout, results); err != nil {
-		fmt.Fprintln(stderr, "eval-miner:", err)
-		return 1
-	}
-	if *verbose {
-		corpora, _ := ReadCorpusDir(dir)
-		for _, r := range results {
-			writeErrors(stdout, r.Name, corpora[r.Name])
+	sets := []set{{"real captures", DefaultRealDir, *minReal}, {"generated", DefaultCorpusDir, *min}}
+	if fs.NArg() > 0 {
+		sets = sets[:0]
+		for _, d := range fs.Args() {
+			sets = append(sets, set{d, d, *min})
 		}
 	}
-	if avg := AverageGA(results); avg < *min {
-		fmt.Fprintf(stderr, "eval-miner: average GA %.4f below %.4f\n", avg, *min)
-		return 1
+	status := 0
+	for i, s := range sets {
+		if err := ctx.Err(); err != nil {
+			fmt.Fprintln(stderr, "eval-miner:", err)
+			return 1
+		}
+		results, err := EvaluateDir(s.dir, Options{})
+		if err != nil {
+			fmt.Fprintln(stderr, "eval-miner:", err)
+			return 1
+		}
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		fmt.Fprintf(stdout, "%s (%s)\n", s.title, s.dir)
+		if err := WriteTable(stdout, results); err != nil {
+			fmt.Fprintln(stderr, "eval-miner:", err)
+			return 1
+		}
+		if *verbose {
+			corpora, _ := ReadCorpusDir(s.dir)
+			for _, r := range results {
+				writeErrors(stdout, r.Name, corpora[r.Name])
+			}
+		}
+		if avg := AverageGA(results); avg < s.min {
+			fmt.Fprintf(stderr, "eval-miner: %s: average GA %.4f below %.4f\n", s.title, avg, s.min)
+			status = 1
+		}
 	}
-	return 0
+	return status
 }
 
 // writeErrors lists, for one corpus, the true groups that were split and the

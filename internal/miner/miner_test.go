@@ -2,9 +2,12 @@ package miner
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -489,6 +492,39 @@ func TestEvalMain(t *testing.T) {
 	}
 	if code := EvalMain(context.Background(), []string{t.TempDir()}, &out, &errb); code != 1 {
 		t.Errorf("empty dir: exit %d, want 1", code)
+	}
+}
+
+// Compressed corpora are read like plain ones, each directory gets its own
+// table and average, and a threshold fails only the directory below it.
+func TestEvalMainSections(t *testing.T) {
+	real, gen := t.TempDir(), t.TempDir()
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	fmt.Fprint(zw, "a\tConnection closed by 10.0.0.1 port 22\nb\tDisk full on /srv\na\tConnection closed by 10.0.0.2 port 23\n")
+	zw.Close()
+	if err := os.WriteFile(filepath.Join(real, "sshd.tsv.gz"), zb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Two labels that the miner cannot tell apart: GA 0 on this corpus.
+	if err := os.WriteFile(filepath.Join(gen, "mixed.tsv"), []byte("x\tsame line\ny\tsame line\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := EvalMain(context.Background(), []string{"-min", "0.5", real, gen}, &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), gen) || strings.Contains(errb.String(), real+":") {
+		t.Errorf("exit %d, stderr %q: want a failure naming only %s", code, errb.String(), gen)
+	}
+	for _, want := range []string{real + " (" + real + ")", "sshd", "1.0000", gen + " (" + gen + ")", "mixed", "0.0000"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if err := os.WriteFile(filepath.Join(real, "sshd.tsv"), []byte("a\tb\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadCorpusDir(real); !errors.Is(err, ErrCorpus) {
+		t.Errorf("plain and compressed copies of one corpus: err %v, want ErrCorpus", err)
 	}
 }
 

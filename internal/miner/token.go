@@ -259,6 +259,13 @@ func tokenize(line string, out []tok) []tok {
 			}
 			j++
 		}
+		if k := leaderDots(line[start:j]); k > 0 && !spanned {
+			// "caused by dcbf.........0": the word before leader dots is
+			// a word of its own, the dots and the value after them one
+			// value.
+			out = append(out, classify(line, start, start+k, false))
+			start = start + k
+		}
 		t := classify(line, start, j, spanned)
 		if k := len(out) - 1; !t.masked && k >= 0 && out[k].masked && out[k].suf == 0 && isUnit(line[t.s:t.e]) {
 			// "12 MB", "3.5 ms", "(1.16 KB)": the unit goes with the number.
@@ -495,16 +502,17 @@ func isBool(w string) bool {
 	return false
 }
 
-// isNumberedName reports whether w is two or more letters followed by one or
-// two digits: protocol, interface and device names (SOCKS5, ssh2, eth0,
-// sda1, tty2) that tell events apart, unlike counters and ids.
+// isNumberedName reports whether w is two or more letters followed by one
+// digit: protocol, interface and device names (SOCKS5, ssh2, eth0, sda1,
+// tty2) that tell events apart. More digits make a counter or an id
+// (key12, worker17, db1034).
 func isNumberedName(w string) bool {
 	k := 0
 	for k < len(w) && (isLower(w[k]) || isUpper(w[k])) {
 		k++
 	}
 	d := len(w) - k
-	if k < 2 || d < 1 || d > 2 {
+	if k < 2 || d != 1 {
 		return false
 	}
 	for ; k < len(w); k++ {
@@ -556,4 +564,24 @@ func closedInside(core, tail string) int {
 		n = i + 1
 	}
 	return n
+}
+
+// leaderDots returns where a run of three or more dots starts inside w when
+// a word precedes it and something other than dots and punctuation follows,
+// or 0.
+func leaderDots(w string) int {
+	k := strings.Index(w, "...")
+	if k <= 0 || !isAlnum(w[k-1]) {
+		return 0
+	}
+	e := k
+	for e < len(w) && w[e] == '.' {
+		e++
+	}
+	for ; e < len(w); e++ {
+		if isAlnum(w[e]) {
+			return k
+		}
+	}
+	return 0
 }
