@@ -181,6 +181,8 @@ func TestWeakMergeNeedsAgreement(t *testing.T) {
 	wantExact(t, in)
 	// A word that stands for a value still generalises a masked position.
 	wantExact(t, recs("closed", "Connection closed by %s port %d", []any{"10.0.0.1", 22}, []any{"unknown", 23}, []any{"10.0.0.2", 24}))
+	// "-" is the usual stand-in for no value.
+	wantExact(t, recs("transfer", "Transfer of /srv/%s finished, size %s", []any{"a", "5120"}, []any{"b", "-"}, []any{"c", "77"}))
 }
 
 // Mechanism 8, conventions: a word position takes four distinct words

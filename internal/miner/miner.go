@@ -161,11 +161,12 @@ type Miner struct {
 	clock   uint64
 	live    map[string]*tpl
 	aliases map[string]string
-	buckets map[int][]*tpl    // fixed-length templates by token count
-	byFirst map[uint64][]*tpl // all templates by the hash of their first token
-	vars    []*tpl            // variable-length templates
-	cache   map[uint64]*tpl   // masked line hash -> template
-	lru     tpl               // sentinel
+	buckets map[int][]*tpl      // fixed-length templates by token count
+	byFirst map[uint64][]*tpl   // all templates by the hash of their first token
+	vars    []*tpl              // variable-length templates
+	cache   map[uint64]cacheEnt // masked line hash -> template
+	gen     uint64              // bumped when a template generalises: older cache entries are stale
+	lru     tpl                 // sentinel
 	stats   Stats
 	scratch []tok
 	diffs   []int
@@ -179,7 +180,7 @@ func New(opt Options) *Miner {
 		aliases: map[string]string{},
 		buckets: map[int][]*tpl{},
 		byFirst: map[uint64][]*tpl{},
-		cache:   map[uint64]*tpl{},
+		cache:   map[uint64]cacheEnt{},
 	}
 	m.lru.next, m.lru.prev = &m.lru, &m.lru
 	return m
@@ -303,11 +304,18 @@ func (m *Miner) Stats() Stats {
 	return s
 }
 
+// cacheEnt is a cached grouping, valid while no template generalised since.
+type cacheEnt struct {
+	t   *tpl
+	gen uint64
+}
+
 func (m *Miner) cached(lh uint64) *tpl {
-	t, ok := m.cache[lh]
-	if !ok {
+	e, ok := m.cache[lh]
+	if !ok || e.gen != m.gen {
 		return nil
 	}
+	t := e.t
 	for t.into != nil {
 		t = t.into
 	}
@@ -322,7 +330,7 @@ func (m *Miner) remember(lh uint64, t *tpl) {
 	if len(m.cache) >= m.cacheCap() {
 		clear(m.cache) // cheap and bounded; it refills from the hot lines
 	}
-	m.cache[lh] = t
+	m.cache[lh] = cacheEnt{t, m.gen}
 }
 
 func (m *Miner) hit(t *tpl) {
@@ -407,6 +415,9 @@ func weak(tt *ttok, lt *tok, line string) bool {
 }
 
 func valueWord(w string) bool {
+	if w == "-" {
+		return true // the usual stand-in for "no value" (CLF, syslog)
+	}
 	if w == "" || !hasLetter(w) {
 		return false
 	}
@@ -517,8 +528,9 @@ func (t *tpl) addAlt(pos int32, ctx, h uint64) int {
 func (m *Miner) absorb(t *tpl) (*tpl, []string) {
 	// A generalised template may now be the better match for shapes cached
 	// under another one; the cache must give what find would, or a restart
-	// (which starts with an empty cache) would group differently.
-	clear(m.cache)
+	// (which starts with an empty cache) would group differently. Entries
+	// of older generations are checked again on their next use.
+	m.gen++
 	var covered []*tpl
 	cands := m.buckets[len(t.toks)]
 	if t.varAt >= 0 {

@@ -31,8 +31,8 @@ import "strings"
 //     the title is reported as a parameter of the group.
 
 const (
-	maxTokens  = 96  // tokens beyond this are folded into one trailing parameter
-	maxSpan    = 512 // how far a bracket or quote may reach across blanks
+	maxTokens  = 96   // tokens beyond this are folded into one trailing parameter
+	maxSpan    = 4096 // how far a bracket or quote may reach: long URLs in request lines
 	fnvOffset  = 14695981039346656037
 	fnvPrime   = 1099511628211
 	wildString = "<*>"
@@ -427,7 +427,7 @@ func classify(line string, s, e int, spanned bool) tok {
 		return mkConst(line, s, e) // SOCKS5, ssh2, eth0, sda1: names, not numbers
 	}
 	if spanned || digit || slash || at || (dotted && !upperSeg) || hexOnly {
-		if n := closedInside(core, t[q:]); n > 0 {
+		if n := closedInside(core, t[q:]); n > 0 { // cheap: the tail is a few bytes
 			// "LOCAL(0),", "WorkSource{10113},": a closing bracket whose
 			// opener is inside the value belongs to the value.
 			suf -= int32(n)
@@ -526,6 +526,9 @@ func isNumberedName(w string) bool {
 // closedInside returns how many bytes of the trailer tail belong to core:
 // the tail up to the last closing bracket whose opener is in core.
 func closedInside(core, tail string) int {
+	if strings.IndexAny(tail, ")]}") < 0 {
+		return 0
+	}
 	var open [3]int
 	for i := 0; i < len(core); i++ {
 		switch core[i] {
@@ -570,7 +573,15 @@ func closedInside(core, tail string) int {
 // a word precedes it and something other than dots and punctuation follows,
 // or 0.
 func leaderDots(w string) int {
-	k := strings.Index(w, "...")
+	k := strings.IndexByte(w, '.')
+	if k < 0 {
+		return 0
+	}
+	if d := strings.Index(w[k:], "..."); d >= 0 {
+		k += d
+	} else {
+		return 0
+	}
 	if k <= 0 || !isAlnum(w[k-1]) {
 		return 0
 	}

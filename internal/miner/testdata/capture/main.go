@@ -215,6 +215,9 @@ type format struct {
 	longest string // longest literal chunk, for a cheap prefilter
 	re      *regexp.Regexp
 	pattern string
+	// logFormat: an access log format, all fields and punctuation; it
+	// needs no words of its own.
+	logFormat bool
 }
 
 type formats struct{ all []*format }
@@ -228,6 +231,7 @@ var (
 
 func loadFormats(s source) (*formats, error) {
 	seen := map[string]bool{}
+	logFormats := map[string]bool{} // access log formats: one field per directive
 	var texts []string
 	add := func(t string) {
 		t = strings.TrimSpace(t)
@@ -264,7 +268,9 @@ func loadFormats(s source) (*formats, error) {
 			return nil, err
 		}
 		for _, m := range regexp.MustCompile(`(?m)^\s*LogFormat\s+"((?:[^"\\]|\\.)*)"`).FindAllStringSubmatch(string(b), -1) {
-			add(strings.ReplaceAll(m[1], `\"`, `"`))
+			t := strings.ReplaceAll(m[1], `\"`, `"`)
+			add(t)
+			logFormats[t] = true
 		}
 	}
 	for _, dir := range s.rubies {
@@ -292,7 +298,7 @@ func loadFormats(s source) (*formats, error) {
 	}
 	fs := &formats{}
 	for _, t := range texts {
-		f := compile(t, s)
+		f := compile(t, s, logFormats[t] || s.dollar && strings.Contains(t, "$"))
 		if f != nil {
 			fs.all = append(fs.all, f)
 		}
@@ -320,7 +326,9 @@ func printable(b []byte) []string {
 	return out
 }
 
-func compile(text string, s source) *format {
+// compile turns a format into a whole-line pattern. In an access log format
+// (logFormat) a field holds no blank unless it is quoted or bracketed.
+func compile(text string, s source, logFormat bool) *format {
 	dir := printfRe
 	if s.rubies != nil {
 		dir = rubyRe
@@ -365,7 +373,18 @@ func compile(text string, s source) *format {
 		if strings.HasSuffix(text[prev:lc[0]], " ") {
 			pat.WriteString(`\s*`)
 		}
-		pat.WriteString(`(.*?)`)
+		switch {
+		case !logFormat:
+			pat.WriteString(`(.*?)`)
+		case lc[0] > 0 && text[lc[0]-1] == '"':
+			pat.WriteString(`([^"]*?)`)
+		case lc[0] > 0 && text[lc[0]-1] == '[':
+			pat.WriteString(`([^\]]*?)`)
+		case text[lc[0]:lc[1]] == "%t":
+			pat.WriteString(`(\[[^\]]*\])`)
+		default:
+			pat.WriteString(`(\S*?)`)
+		}
 		if lc[1] < len(text) && text[lc[1]] == ' ' {
 			pat.WriteString(`\s*`)
 		}
@@ -375,11 +394,10 @@ func compile(text string, s source) *format {
 	pat.WriteString("$")
 	// A log format (nginx $variables, apache %h...) is all directives and
 	// punctuation; any other format needs words of its own.
-	logFormat := len(locs) >= 4 && (s.dollar && strings.Contains(text, "$") || s.confs != nil && strings.Contains(text, "%"))
-	if !logFormat && (letters < 4 || len(strings.TrimSpace(longest)) < 4) {
+	if !(logFormat && len(locs) >= 4) && (letters < 4 || len(strings.TrimSpace(longest)) < 4) {
 		return nil
 	}
-	return &format{text: text, lit: lit, longest: strings.TrimSpace(longest), pattern: pat.String()}
+	return &format{text: text, lit: lit, longest: strings.TrimSpace(longest), pattern: pat.String(), logFormat: logFormat}
 }
 
 func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
@@ -432,7 +450,7 @@ func (fs *formats) match(core string) (string, bool) {
 			best = f
 		}
 	}
-	if best == nil || best.lit*100 < len(core)*25 && best.lit < 16 {
+	if best == nil || !best.logFormat && best.lit*100 < len(core)*25 && best.lit < 16 {
 		return "", false
 	}
 	return strings.NewReplacer("\t", `\t`, "\n", `\n`).Replace(best.text), true
